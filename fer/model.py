@@ -1,0 +1,72 @@
+"""The Keras 3 CNN for 48x48 grayscale faces, and the numbers a model card needs about it.
+
+The network takes raw grey levels (float32 0..255, shape 48x48x1) and rescales inside, so every caller
+preprocesses the same way: grayscale, resize to 48x48, nothing else. It outputs logits; probabilities
+come from ``softmax(logits / temperature)`` with the temperature stored in the model card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from fer.labels import FACE_SIZE, NUM_CLASSES
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Architecture and optimisation settings, chosen for the machine that trains them."""
+
+    name: str
+    widths: tuple[int, ...]  # channels of each conv block (two 3x3 convs, then 2x2 max-pool)
+    dense: int
+    dropout: float
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    label_smoothing: float
+
+
+RECIPES: dict[str, Recipe] = {
+    # ~1.8 M parameters, ~0.12 GMAC: the 2-core CPU default (~316 img/s, ~65 minutes).
+    "cpu": Recipe("cpu", (32, 64, 128, 256), 256, 0.4, 40, 128, 2e-3, 0.05, 0.1),
+    # ~5 M parameters, wider and longer: for a lent GPU.
+    "gpu": Recipe("gpu", (64, 128, 256, 512), 512, 0.5, 100, 128, 2e-3, 0.05, 0.1),
+}
+
+
+def build_model(recipe: Recipe, name: str = "fer_cnn") -> keras.Model:
+    """VGG-style CNN: conv-BN-ReLU pairs, max-pooling, one hidden dense layer, logits out."""
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
+    for i, width in enumerate(recipe.widths, start=1):
+        for j in (1, 2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"b{i}_conv{j}")(x)
+            x = layers.BatchNormalization(name=f"b{i}_bn{j}")(x)
+            x = layers.Activation("relu", name=f"b{i}_relu{j}")(x)
+        x = layers.MaxPooling2D(2, name=f"b{i}_pool")(x)
+        x = layers.Dropout(recipe.dropout * i / len(recipe.widths) / 2, name=f"b{i}_drop")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(recipe.dense, use_bias=False, name="fc")(x)
+    x = layers.BatchNormalization(name="fc_bn")(x)
+    x = layers.Activation("relu", name="fc_relu")(x)
+    x = layers.Dropout(recipe.dropout, name="fc_drop")(x)
+    outputs = layers.Dense(NUM_CLASSES, name="logits", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-accumulates of one forward pass, counted over the Conv2D and Dense layers."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            kh, kw = layer.kernel_size
+            cin = layer.input.shape[-1]
+            _, h, w, cout = layer.output.shape
+            total += h * w * cout * kh * kw * cin
+        elif isinstance(layer, layers.Dense):
+            total += int(layer.input.shape[-1]) * layer.units
+    return int(total)

@@ -1,0 +1,297 @@
+"""Reproducible training CLI: ``python -m fer.train --data PATH --out models/NAME [--resume] …``.
+
+Trains on Training, selects the checkpoint on PublicTest only, then fits a temperature on PublicTest,
+evaluates PublicTest and PrivateTest with and without flip test-time augmentation and writes the model
+card ``models/NAME.json`` beside ``models/NAME.keras``. Every epoch is checkpointed under
+``models/NAME.ckpt/`` (git-ignored) so ``--resume`` continues after an interruption.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from fer.data import SplitData, load_split  # noqa: E402
+from fer.labels import FACE_SIZE, NUM_CLASSES  # noqa: E402
+from fer.model import RECIPES, Recipe, build_model  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m fer.train", description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="fer2013.csv or the FER2013 image-folder root")
+    p.add_argument("--out", required=True, help="output stem, e.g. models/fer_cnn (writes .keras and .json)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=None, help="default: gpu if one is present, else cpu")
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (cosine decay to 0)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--resume", action="store_true", help="continue from models/NAME.ckpt/last.keras")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
+    p.add_argument("--eval-limit", type=int, default=0, help="use only the first N faces of each test split")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        default="auto",
+        help="auto: mixed_float16 on a GPU, float32 on a CPU",
+    )
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------- data
+def _subset(data: SplitData, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    if limit and limit < len(data):
+        # a stratified-looking subset: a fixed random permutation, so every class appears
+        idx = np.random.default_rng(0).permutation(len(data))[:limit]
+        return data.images[idx], data.labels[idx]
+    return data.images, data.labels
+
+
+def random_erasing(images: tf.Tensor, prob: float = 0.5) -> tf.Tensor:
+    """Blank one random rectangle (2-25 % of the face, aspect 0.3-3.3) per image with probability ``prob``."""
+    shape = tf.shape(images)
+    n, h, w = shape[0], shape[1], shape[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    area = tf.random.uniform([n], 0.02, 0.25) * hf * wf
+    log_ratio = tf.random.uniform([n], np.log(0.3), np.log(3.3))
+    ratio = tf.exp(log_ratio)
+    eh = tf.clip_by_value(tf.sqrt(area * ratio), 1.0, hf)
+    ew = tf.clip_by_value(tf.sqrt(area / ratio), 1.0, wf)
+    y0 = tf.random.uniform([n]) * (hf - eh)
+    x0 = tf.random.uniform([n]) * (wf - ew)
+    ys = tf.cast(tf.range(h), tf.float32)[None, :, None]
+    xs = tf.cast(tf.range(w), tf.float32)[None, None, :]
+    inside = (
+        (ys >= y0[:, None, None])
+        & (ys < (y0 + eh)[:, None, None])
+        & (xs >= x0[:, None, None])
+        & (xs < (x0 + ew)[:, None, None])
+    )
+    apply = tf.random.uniform([n]) < prob
+    mask = inside & apply[:, None, None]
+    noise = tf.random.uniform(tf.shape(images), 0.0, 255.0)
+    return tf.where(mask[..., None], noise, images)
+
+
+def make_train_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Shuffled, augmented batches: flip, ±10° rotation, ±10 % shift and zoom, random erasing."""
+    augment = keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32"),
+            keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed + 1, dtype="float32"),
+            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 2, dtype="float32"),
+            keras.layers.RandomZoom((-0.1, 0.1), fill_mode="reflect", seed=seed + 3, dtype="float32"),
+        ],
+        name="augment",
+    )
+    x = images[..., None].astype(np.float32)
+    y = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+    ds = ds.map(lambda a, b: (random_erasing(augment(a, training=True)), b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def as_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 [N,48,48] faces -> float32 [N,48,48,1] grey levels, the model's input contract."""
+    return images.reshape(-1, FACE_SIZE, FACE_SIZE, 1).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves ``last.keras`` every epoch and ``best.keras`` when PublicTest accuracy improves."""
+
+    def __init__(self, ckpt_dir: Path, state: dict):
+        super().__init__()
+        self.ckpt_dir = ckpt_dir
+        self.state = state
+        self._t0 = time.time()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._t0 = time.time()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        val = float(logs.get("val_accuracy", 0.0))
+        self.state["epoch"] = epoch + 1
+        self.state["wall_time_s"] = self.state.get("wall_time_s", 0.0) + (time.time() - self._t0)
+        if val > self.state.get("best_val_accuracy", -1.0):
+            self.state["best_val_accuracy"] = val
+            self.state["best_epoch"] = epoch + 1
+            _atomic_save(self.model, self.ckpt_dir / "best.keras")
+        _atomic_save(self.model, self.ckpt_dir / "last.keras")
+        (self.ckpt_dir / "state.json").write_text(json.dumps(self.state, indent=2))
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class TqdmProgress(keras.callbacks.Callback):
+    """One progress bar over all remaining training steps, with ETA and the latest metrics."""
+
+    def __init__(self, total_steps: int, initial: int):
+        super().__init__()
+        self.bar = tqdm(
+            total=total_steps,
+            initial=initial,
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        )
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.bar.update(1)
+        if logs and batch % 20 == 0:
+            self.bar.set_postfix(loss=f"{logs.get('loss', 0):.3f}", acc=f"{logs.get('accuracy', 0):.3f}")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        self.bar.write(
+            f"epoch {epoch + 1}: loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f} "
+            f"PublicTest loss {logs.get('val_loss', 0):.4f} acc {logs.get('val_accuracy', 0):.4f}"
+        )
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.bar.close()
+
+
+# ----------------------------------------------------------------------------- main
+def resolve_settings(args: argparse.Namespace) -> tuple[Recipe, str, bool]:
+    gpus = tf.config.list_physical_devices("GPU")
+    recipe = RECIPES[args.recipe or ("gpu" if gpus else "cpu")]
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v}
+    if overrides:
+        recipe = Recipe(**{**recipe.__dict__, **overrides})
+    precision = args.precision
+    if precision == "auto":
+        precision = "mixed_float16" if gpus else "float32"
+    return recipe, precision, bool(gpus)
+
+
+def hardware_description() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = []
+        for g in gpus:
+            details = tf.config.experimental.get_device_details(g)
+            names.append(details.get("device_name", g.name))
+        return "GPU: " + ", ".join(names)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU: {cpu}, {os.cpu_count()} cores"
+
+
+def train(args: argparse.Namespace) -> Path:
+    out = Path(args.out)
+    ckpt_dir = out.with_name(out.name + ".ckpt")
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    state_file = ckpt_dir / "state.json"
+    recipe, precision, on_gpu = resolve_settings(args)
+    state: dict = {}
+    if args.resume and state_file.exists():
+        state = json.loads(state_file.read_text())
+        recipe = Recipe(**state["recipe"])
+        precision = state["precision"]
+        print(f"resuming after epoch {state['epoch']} of {recipe.epochs}", flush=True)
+    else:
+        state = {
+            "epoch": 0,
+            "recipe": recipe.__dict__,
+            "precision": precision,
+            "seed": args.seed,
+            "limit": args.limit,
+            "command": "python -m fer.train " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "hardware": hardware_description(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+    keras.utils.set_random_seed(state["seed"])
+    keras.mixed_precision.set_global_policy(precision)
+
+    train_data = load_split(args.data, "Training")
+    public = load_split(args.data, "PublicTest")
+    x_train, y_train = _subset(train_data, state.get("limit", 0))
+    x_val, y_val = _subset(public, args.eval_limit)
+    state["data_fingerprint"] = {"Training": train_data.fingerprint, "PublicTest": public.fingerprint}
+    steps_per_epoch = len(x_train) // recipe.batch_size
+    if steps_per_epoch == 0:
+        raise SystemExit(f"only {len(x_train)} training faces: fewer than one batch of {recipe.batch_size}")
+
+    if state["epoch"] >= recipe.epochs:
+        print("training already complete", flush=True)
+        return ckpt_dir
+    if args.resume and (ckpt_dir / "last.keras").exists() and state["epoch"] > 0:
+        model = keras.models.load_model(ckpt_dir / "last.keras")
+    else:
+        model = build_model(recipe)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=recipe.lr / 10,
+            decay_steps=steps_per_epoch * recipe.epochs - steps_per_epoch,
+            warmup_target=recipe.lr,
+            warmup_steps=steps_per_epoch,
+            alpha=0.0,
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=recipe.weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
+            metrics=["accuracy"],
+        )
+    print(
+        f"{model.count_params():,} parameters; {len(x_train)} training faces, {len(x_val)} PublicTest; "
+        f"{recipe.epochs} epochs x {steps_per_epoch} steps; precision {precision}; {state['hardware']}",
+        flush=True,
+    )
+    ds = make_train_dataset(x_train, y_train, recipe.batch_size, state["seed"] + state["epoch"])
+    val_y = keras.utils.to_categorical(y_val, NUM_CLASSES)
+    model.fit(
+        ds,
+        epochs=recipe.epochs,
+        initial_epoch=state["epoch"],
+        validation_data=(as_model_input(x_val), val_y),
+        validation_batch_size=512,
+        verbose=0,
+        callbacks=[
+            EpochCheckpoint(ckpt_dir, state),
+            keras.callbacks.CSVLogger(str(out.with_suffix(".history.csv")), append=state["epoch"] > 0),
+            TqdmProgress(steps_per_epoch * recipe.epochs, steps_per_epoch * state["epoch"]),
+        ],
+    )
+    return ckpt_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    ckpt_dir = train(args)
+    from fer.card import finalize  # imported late: only needed once training is done
+
+    card = finalize(Path(args.out), ckpt_dir, args.data, eval_limit=args.eval_limit)
+    priv = card["evaluation"]["PrivateTest"][card["default_tta"] and "tta" or "plain"]
+    print(
+        f"wrote {args.out}.keras and {args.out}.json: PrivateTest top-1 {priv['top1']:.4f} "
+        f"top-2 {priv['top2']:.4f} ECE {priv['ece']:.4f}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
