@@ -12,7 +12,7 @@ import io
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -46,6 +46,13 @@ class SplitData:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+    def subset(self, limit: int, seed: int = 0) -> SplitData:
+        """A fixed random subset of ``limit`` faces (all classes represented), for smoke runs and tests."""
+        if not limit or limit >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:limit])
+        return replace(self, images=self.images[idx], labels=self.labels[idx], fingerprint=f"{self.fingerprint}:{limit}")
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=NUM_CLASSES)
@@ -275,7 +282,7 @@ def _read_folder(root: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np
         )
     files: list[tuple[Path, int]] = []
     problems: list[str] = []
-    for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+    for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         name = class_dir.name.lower()
         if name not in CLASS_NAMES:
             raise DatasetError(

@@ -28,7 +28,8 @@ def confusion(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def top_k_accuracies(labels: np.ndarray, probs: np.ndarray, ks: range | list[int] = range(1, 4)) -> dict[int, float]:
     """Fraction of faces whose true class is among the k most probable, for each k."""
     return {
-        int(k): float(top_k_accuracy_score(labels, probs, k=k, labels=list(range(NUM_CLASSES)))) for k in ks
+        int(k): 1.0 if k >= NUM_CLASSES else float(top_k_accuracy_score(labels, probs, k=k, labels=list(range(NUM_CLASSES))))
+        for k in ks
     }
 
 
@@ -49,8 +50,8 @@ class Reliability:
 
     ece: float
     bin_edges: list[float]
-    bin_confidence: list[float]  # mean top-1 confidence per bin (nan where empty)
-    bin_accuracy: list[float]  # accuracy per bin (nan where empty)
+    bin_confidence: list[float | None]  # mean top-1 confidence per bin (None where empty)
+    bin_accuracy: list[float | None]  # accuracy per bin (None where empty)
     bin_count: list[int]
 
 
@@ -68,7 +69,12 @@ def reliability(labels: np.ndarray, probs: np.ndarray, n_bins: int = 15) -> Reli
         mean_acc = np.where(count > 0, sum_acc / count, np.nan)
     n = max(len(labels), 1)
     ece = float(np.nansum(np.abs(mean_acc - mean_conf) * count) / n)
-    return Reliability(ece, edges.tolist(), mean_conf.tolist(), mean_acc.tolist(), count.astype(int).tolist())
+    return Reliability(ece, edges.tolist(), _none_for_nan(mean_conf), _none_for_nan(mean_acc), count.astype(int).tolist())
+
+
+def _none_for_nan(values: np.ndarray) -> list[float | None]:
+    """JSON has no NaN: empty bins become None."""
+    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def nll(labels: np.ndarray, probs: np.ndarray) -> float:

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from fer.data import SplitData, load_split  # noqa: E402
+from fer.data import load_split  # noqa: E402
 from fer.labels import FACE_SIZE, NUM_CLASSES  # noqa: E402
 from fer.model import RECIPES, Recipe, build_model  # noqa: E402
 
@@ -51,14 +51,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------- data
-def _subset(data: SplitData, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    if limit and limit < len(data):
-        # a stratified-looking subset: a fixed random permutation, so every class appears
-        idx = np.random.default_rng(0).permutation(len(data))[:limit]
-        return data.images[idx], data.labels[idx]
-    return data.images, data.labels
-
-
 def random_erasing(images: tf.Tensor, prob: float = 0.5) -> tf.Tensor:
     """Blank one random rectangle (2-25 % of the face, aspect 0.3-3.3) per image with probability ``prob``."""
     shape = tf.shape(images)
@@ -230,8 +222,8 @@ def train(args: argparse.Namespace) -> Path:
 
     train_data = load_split(args.data, "Training")
     public = load_split(args.data, "PublicTest")
-    x_train, y_train = _subset(train_data, state.get("limit", 0))
-    x_val, y_val = _subset(public, args.eval_limit)
+    train_data, public = train_data.subset(state.get("limit", 0)), public.subset(args.eval_limit)
+    x_train, y_train, x_val, y_val = train_data.images, train_data.labels, public.images, public.labels
     state["data_fingerprint"] = {"Training": train_data.fingerprint, "PublicTest": public.fingerprint}
     steps_per_epoch = len(x_train) // recipe.batch_size
     if steps_per_epoch == 0:
@@ -246,7 +238,7 @@ def train(args: argparse.Namespace) -> Path:
         model = build_model(recipe)
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=recipe.lr / 10,
-            decay_steps=steps_per_epoch * recipe.epochs - steps_per_epoch,
+            decay_steps=max(1, steps_per_epoch * (recipe.epochs - 1)),
             warmup_target=recipe.lr,
             warmup_steps=steps_per_epoch,
             alpha=0.0,
@@ -285,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     from fer.card import finalize  # imported late: only needed once training is done
 
     card = finalize(Path(args.out), ckpt_dir, args.data, eval_limit=args.eval_limit)
-    priv = card["evaluation"]["PrivateTest"][card["default_tta"] and "tta" or "plain"]
+    priv = card["evaluation"]["PrivateTest"]["tta" if card["default_tta"] else "plain"]
     print(
         f"wrote {args.out}.keras and {args.out}.json: PrivateTest top-1 {priv['top1']:.4f} "
         f"top-2 {priv['top2']:.4f} ECE {priv['ece']:.4f}",

@@ -1,0 +1,59 @@
+# FER2013 dashboard: `make run` starts the app, `make test` runs the whole test suite.
+# Both create .venv on first use and re-install requirements only when a requirements file changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+# Python 3.11 if present (the tested version), else the system python3.
+PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+FER2013_DIR ?= ../shared/fer2013
+TRAIN_ARGS  ?=
+
+# The browser tests drive Debian's Chromium (apt package `chromium`); Playwright never downloads one.
+CHROMIUM_PATH ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
+export CHROMIUM_PATH
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+RUN_STAMP  := $(VENV)/.requirements.stamp
+TEST_STAMP := $(VENV)/.requirements-dev.stamp
+
+.PHONY: help run test lint bench train screenshots
+
+help:
+	@echo "make run          start the dashboard on http://localhost:8501"
+	@echo "make test         run the test suite (pytest)"
+	@echo "make lint         ruff check"
+	@echo "make bench        inference latency benchmark (python -m fer bench)"
+	@echo "make train        train models/fer_cnn on FER2013_DIR=$(FER2013_DIR) (CPU recipe, ~65 min on 2 cores)"
+	@echo "make screenshots  regenerate the README screenshots"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+$(TEST_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@
+
+run: $(RUN_STAMP)
+	$(BIN)/streamlit run app.py
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+
+bench: $(RUN_STAMP)
+	$(BIN)/python -m fer bench
+
+train: $(RUN_STAMP)
+	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn $(TRAIN_ARGS)
+
+screenshots: $(TEST_STAMP)
+	$(BIN)/python scripts/screenshots.py

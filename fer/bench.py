@@ -1,0 +1,119 @@
+"""``python -m fer bench``: speed figures, each beside a baseline measured in the same run.
+
+- classifier ms/face at batch 1 (median, p95) — baseline: a ``tf.function`` call of the Keras model;
+- faces/s at batch 256 — same baseline;
+- full-pipeline FPS on a 640x480 frame with one face (the astronaut portrait) — baseline: the same
+  pipeline with the cascade scanning the full-size frame;
+- PrivateTest evaluation seconds (cached decode, no cached predictions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer.classifier import Classifier
+from fer.data import load_split
+from fer.detection import DetectorSettings
+from fer.labels import FACE_SIZE
+from fer.metrics import report
+
+
+def astronaut_path() -> Path:
+    base = os.environ.get("FER_FACES_DIR") or Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
+    return Path(base) / "astronaut.png"
+
+
+def webcam_frame(width: int = 640, height: int = 480) -> np.ndarray:
+    """A 640x480 RGB frame with the portrait centred on grey, like a webcam view of one person."""
+    portrait = cv2.cvtColor(cv2.imread(str(astronaut_path()), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    side = min(width, height)
+    portrait = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_AREA)
+    frame = np.full((height, width, 3), 128, np.uint8)
+    x0, y0 = (width - side) // 2, (height - side) // 2
+    frame[y0 : y0 + side, x0 : x0 + side] = portrait
+    return frame
+
+
+def _timings(fn: Callable[[], object], repeat: int, warmup: int = 3) -> np.ndarray:
+    for _ in range(warmup):
+        fn()
+    out = np.empty(repeat)
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out[i] = time.perf_counter() - t0
+    return out
+
+
+def _keras_baseline(classifier: Classifier) -> Callable[[np.ndarray], object]:
+    import tensorflow as tf
+
+    model = classifier.keras_model
+    fn = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, 48, 48, 1], tf.float32)])
+    return lambda x: fn(x).numpy()
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from fer.pipeline import analyze
+
+    classifier = Classifier.load(args.model)
+    rng = np.random.default_rng(0)
+    one = rng.integers(0, 256, (1, FACE_SIZE, FACE_SIZE), dtype=np.uint8)
+    batch = rng.integers(0, 256, (256, FACE_SIZE, FACE_SIZE), dtype=np.uint8)
+    keras_fn = _keras_baseline(classifier)
+    x_one = one[..., None].astype(np.float32)
+    x_batch = batch[..., None].astype(np.float32)
+
+    t1 = _timings(lambda: classifier.logits(one), 500)
+    k1 = _timings(lambda: keras_fn(x_one), 200)
+    tb = _timings(lambda: classifier.logits(batch), 20)
+    kb = _timings(lambda: keras_fn(x_batch), 10)
+
+    frame = webcam_frame()
+    fast = DetectorSettings()
+    full = DetectorSettings(max_side=max(frame.shape[:2]))
+    n_faces = len(analyze(frame, classifier, fast, tta=False))
+    tp = _timings(lambda: analyze(frame, classifier, fast, tta=False), 200)
+    tf_full = _timings(lambda: analyze(frame, classifier, full, tta=False), 50)
+    tp_tta = _timings(lambda: analyze(frame, classifier, fast, tta=True), 100)
+
+    figures: dict = {
+        "classifier_ms_per_face_b1_median": 1000 * float(np.median(t1)),
+        "classifier_ms_per_face_b1_p95": 1000 * float(np.percentile(t1, 95)),
+        "baseline_keras_tf_function_ms_b1_median": 1000 * float(np.median(k1)),
+        "classifier_faces_per_s_b256": 256 / float(np.median(tb)),
+        "baseline_keras_faces_per_s_b256": 256 / float(np.median(kb)),
+        "pipeline_faces_found": n_faces,
+        "pipeline_fps_640x480": 1 / float(np.median(tp)),
+        "pipeline_fps_640x480_tta": 1 / float(np.median(tp_tta)),
+        "baseline_pipeline_fps_full_size_detection": 1 / float(np.median(tf_full)),
+    }
+    figures["speedup_b1_vs_keras"] = figures["baseline_keras_tf_function_ms_b1_median"] / figures[
+        "classifier_ms_per_face_b1_median"
+    ]
+    figures["speedup_b256_vs_keras"] = figures["classifier_faces_per_s_b256"] / figures["baseline_keras_faces_per_s_b256"]
+
+    if args.data is not None and Path(args.data).exists():
+        load_split(args.data, "PrivateTest")  # make sure the decode cache exists
+        t0 = time.perf_counter()
+        data = load_split(args.data, "PrivateTest")
+        probs = classifier.predict_proba(data.images, tta=classifier.default_tta)
+        rep = report(data.split, data.labels, probs)
+        figures["privatetest_eval_seconds"] = time.perf_counter() - t0
+        figures["privatetest_top1"] = rep.top1
+    figures["cpu_count"] = os.cpu_count()
+
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<45} {value:.3f}" if isinstance(value, float) else f"{key:<45} {value}")
+    return 0

@@ -1,0 +1,96 @@
+"""Evaluate a classifier on a FER2013 split, with results cached so a second evaluation is instant.
+
+Probabilities are cached in memory and on disk (``<cache>/eval/*.npz``), keyed by the model's hash, the
+data fingerprint, the split and the options; the report is recomputed from them (milliseconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer.classifier import Classifier
+from fer.data import SplitData, cache_dir
+from fer.metrics import Report, report
+
+Progress = Callable[[int, int], None]
+_CHUNK = 512
+_memory: dict[str, np.ndarray] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A report plus the per-face probabilities behind it (for galleries of faces per cell)."""
+
+    report: Report
+    probs: np.ndarray  # float32 [N, 7]
+    data: SplitData
+    tta: bool
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+
+def cache_key(classifier: Classifier, data: SplitData, tta: bool) -> str:
+    raw = f"{classifier.sha256}|{classifier.temperature}|{classifier.temperature_tta}|{data.fingerprint}|{data.split}|{tta}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def predict_split(
+    classifier: Classifier, data: SplitData, tta: bool = False, progress: Progress | None = None
+) -> np.ndarray:
+    """Calibrated probabilities for every face of ``data``, from the cache when possible."""
+    key = cache_key(classifier, data, tta)
+    with _lock:
+        if key in _memory:
+            return _memory[key]
+    path = cache_dir() / "eval" / f"{key}.npz"
+    probs = _read_cached(path, len(data))
+    if probs is None:
+        parts = []
+        for start in range(0, len(data), _CHUNK):
+            parts.append(classifier.predict_proba(data.images[start : start + _CHUNK], tta=tta))
+            if progress:
+                progress(min(start + _CHUNK, len(data)), len(data))
+        probs = np.concatenate(parts) if parts else np.zeros((0, len(classifier.class_names)), np.float32)
+        _write_cached(path, probs)
+    elif progress:
+        progress(len(data), len(data))
+    with _lock:
+        _memory[key] = probs
+    return probs
+
+
+def evaluate(
+    classifier: Classifier, data: SplitData, tta: bool = False, progress: Progress | None = None
+) -> Evaluation:
+    """Top-k, per-class metrics, confusion matrix and calibration of ``classifier`` on one split."""
+    probs = predict_split(classifier, data, tta, progress)
+    return Evaluation(report(data.split, data.labels, probs), probs, data, tta)
+
+
+def _read_cached(path: Path, n: int) -> np.ndarray | None:
+    try:
+        with np.load(path) as z:
+            probs = z["probs"]
+        return probs if len(probs) == n else None
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _write_cached(path: Path, probs: np.ndarray) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, probs=probs)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # caching is an optimisation only

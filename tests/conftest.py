@@ -1,0 +1,80 @@
+"""Shared fixtures: where the test data lives, and an isolated array cache for the tests that check caching.
+
+Test data is found in one place, here:
+
+* FER2013: ``$FER2013_DIR`` (a ``fer2013.csv`` or the image-folder root), else ``<repo>/../shared/fer2013``.
+* A photo with a face: ``$FER_FACES_DIR/astronaut.png``, else ``<repo>/../shared/faces/astronaut.png``.
+
+Missing data skips the tests that need it, except on CI (``CI=true``), where it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _missing(what: str, how: str) -> None:
+    """Fail on CI (the data must be there), skip elsewhere with instructions."""
+    if _on_ci():
+        pytest.fail(f"{what} not found on CI: {how}", pytrace=False)
+    pytest.skip(f"{what} not found: {how}")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def fer2013_dir() -> Path:
+    """The FER2013 data: a ``fer2013.csv`` file or the image-folder root (train/, test/)."""
+    env = os.environ.get("FER2013_DIR")
+    path = Path(env).expanduser() if env else SHARED / "fer2013"
+    if not path.exists():
+        _missing(
+            f"FER2013 data ({path})",
+            "set FER2013_DIR to a fer2013.csv or to the image-folder root holding train/ and test/ "
+            "(Kaggle 'Challenges in Representation Learning: Facial Expression Recognition Challenge'), "
+            "or place it at ../shared/fer2013 beside the repository",
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def astronaut_path() -> Path:
+    """A photo with one frontal face, for the face-detection and upload tests."""
+    env = os.environ.get("FER_FACES_DIR")
+    path = (Path(env).expanduser() if env else SHARED / "faces") / "astronaut.png"
+    if not path.is_file():
+        _missing(
+            f"test photo {path}",
+            "set FER_FACES_DIR to a folder holding astronaut.png (skimage.data.astronaut(), public domain), "
+            "or place it at ../shared/faces/astronaut.png beside the repository",
+        )
+    return path
+
+
+@pytest.fixture
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point fer.data's array cache at an empty folder, for tests that check what gets cached.
+
+    Other tests keep the user cache (``~/.cache/fer-dashboard``) so the full dataset decodes only once.
+    """
+    cache = tmp_path / "fer-cache"
+    cache.mkdir()
+    monkeypatch.setenv("FER_CACHE_DIR", str(cache))
+    return cache
+
+
+# ----------------------------------------------------------------------------- model fixtures
+# Session-scoped fixtures that load the trained model (e.g. ``classifier``) go below this line.

@@ -1,0 +1,81 @@
+"""The training CLI end to end on a few hundred faces: checkpoints, history, model and card, then --resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fer.labels import CLASS_NAMES
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+SMOKE_ARGS = ["--epochs", "1", "--limit", "384", "--eval-limit", "256", "--batch-size", "64", "--recipe", "cpu"]
+
+
+def _train(repo_root: Path, data: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "fer.train", "--data", str(data), "--out", str(out), *SMOKE_ARGS, *extra]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    tail = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}\n{tail}"
+    return proc
+
+
+def _history_rows(out: Path) -> list[dict[str, str]]:
+    with open(out.with_suffix(".history.csv"), newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _assert_card(card: dict) -> None:
+    assert card["class_names"] == list(CLASS_NAMES)
+    assert "PublicTest" in card["evaluation"]
+    assert "PrivateTest" in card["evaluation"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(repo_root: Path, fer2013_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("train") / "smoke"
+    proc = _train(repo_root, fer2013_dir, out)
+    return out, proc
+
+
+def test_one_epoch_smoke_run_writes_model_card_and_checkpoints(smoke_run) -> None:
+    out, proc = smoke_run
+    ckpt = out.with_name(out.name + ".ckpt")
+    for path in (ckpt / "last.keras", ckpt / "best.keras", ckpt / "state.json", out.with_suffix(".history.csv")):
+        assert path.is_file(), f"missing {path}"
+    state = json.loads((ckpt / "state.json").read_text())
+    assert state["epoch"] == 1 and state["limit"] == 384
+    assert state["recipe"]["epochs"] == 1 and state["recipe"]["batch_size"] == 64
+    rows = _history_rows(out)
+    assert len(rows) == 1
+    assert 0.0 < float(rows[0]["loss"]) < 10.0, rows[0]  # finite, not diverged
+    assert 0.0 <= float(rows[0]["val_accuracy"]) <= 1.0
+
+    model = out.with_suffix(".keras")
+    assert model.is_file() and zipfile.is_zipfile(model)
+    with zipfile.ZipFile(model) as z:
+        assert "config.json" in z.namelist()
+    card = json.loads(out.with_suffix(".json").read_text())
+    _assert_card(card)
+    assert "wrote" in proc.stdout
+
+
+def test_resume_after_completion_only_rewrites_the_card(repo_root: Path, fer2013_dir: Path, smoke_run) -> None:
+    out, _ = smoke_run
+    card_path = out.with_suffix(".json")
+    card_path.unlink()
+    proc = _train(repo_root, fer2013_dir, out, "--resume")
+    assert "training already complete" in proc.stdout
+    assert card_path.is_file(), "--resume did not rewrite the model card"
+    _assert_card(json.loads(card_path.read_text()))
+    assert len(_history_rows(out)) == 1, "--resume trained again although all epochs were done"
+    state = json.loads((out.with_name(out.name + ".ckpt") / "state.json").read_text())
+    assert state["epoch"] == 1

@@ -1,0 +1,93 @@
+"""Streamlit glue shared by every page: the cached classifier, the sidebar settings, friendly errors.
+
+The engine (``fer``) knows nothing of Streamlit; this module is the only place pages get the model and
+the user's settings from, so all pages and all webcam threads share one loaded classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card
+from fer.detection import DetectorSettings
+
+SETTINGS_KEY = "fer_settings"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar controls, read by every page."""
+
+    model_name: str = DEFAULT_MODEL
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    tta: bool | None = None  # None: the model card's default
+
+
+@st.cache_resource(show_spinner="Loading the emotion model…", max_entries=4)
+def _load_classifier(name: str) -> Classifier:
+    return Classifier.load(MODELS_DIR / name)
+
+
+def load_classifier(name: str | None = None) -> Classifier | None:
+    """The shared classifier for ``name`` (default: the sidebar's), or None after showing why not."""
+    name = name or current_settings().model_name
+    try:
+        return _load_classifier(name)
+    except ModelError as exc:
+        st.error(f"**The model '{name}' cannot be used.** {exc}", icon="🚫")
+        st.info("Pick another model in the sidebar, or retrain it: `python -m fer.train --data PATH --out models/NAME`.")
+        return None
+
+
+def model_card(name: str) -> dict | None:
+    """The card of a model in ``models/`` (None if missing or unreadable)."""
+    try:
+        return read_card((MODELS_DIR / name).with_suffix(".json"))
+    except ModelError:
+        return None
+
+
+def sidebar() -> Settings:
+    """Draw the shared sidebar (model, detector sensitivity, min face size, TTA) and store its values."""
+    models = list_models()
+    with st.sidebar:
+        st.header("Settings")
+        if not models:
+            st.error(f"No model found in `{MODELS_DIR}`: train one with `python -m fer.train`.")
+            name = DEFAULT_MODEL
+        else:
+            name = st.selectbox("Model", models, key="model_name", help="Every model in models/ with a card.")
+        sensitivity = st.slider(
+            "Detector sensitivity",
+            min_value=1,
+            max_value=10,
+            value=6,
+            key="sensitivity",
+            help="Higher finds more faces (and more false boxes): it lowers the Haar cascade's min neighbours.",
+        )
+        min_size = st.slider(
+            "Min face size (px)", 20, 300, DetectorSettings().min_size, step=5, key="min_face_size",
+            help="Faces smaller than this (in the original image) are ignored.",
+        )
+        card = model_card(name) or {}
+        tta = st.toggle(
+            "Mirror test-time augmentation",
+            value=bool(card.get("default_tta", False)),
+            key="tta",
+            help="Average the prediction of the face and its mirror image: a little more accurate, twice the work.",
+        )
+        st.caption("Everything runs on this computer: no image leaves it.")
+    settings = Settings(
+        model_name=name,
+        detector=DetectorSettings(min_neighbors=11 - sensitivity, min_size=int(min_size)),
+        tta=tta,
+    )
+    st.session_state[SETTINGS_KEY] = settings
+    return settings
+
+
+def current_settings() -> Settings:
+    """The sidebar's latest values (defaults before the sidebar first ran)."""
+    return st.session_state.get(SETTINGS_KEY, Settings())
