@@ -96,10 +96,12 @@ def run_bench(args: argparse.Namespace) -> int:
         "pipeline_fps_640x480_tta": 1 / float(np.median(tp_tta)),
         "baseline_pipeline_fps_full_size_detection": 1 / float(np.median(tf_full)),
     }
-    figures["speedup_b1_vs_keras"] = figures["baseline_keras_tf_function_ms_b1_median"] / figures[
-        "classifier_ms_per_face_b1_median"
-    ]
-    figures["speedup_b256_vs_keras"] = figures["classifier_faces_per_s_b256"] / figures["baseline_keras_faces_per_s_b256"]
+    figures["speedup_b1_vs_keras"] = (
+        figures["baseline_keras_tf_function_ms_b1_median"] / figures["classifier_ms_per_face_b1_median"]
+    )
+    figures["speedup_b256_vs_keras"] = (
+        figures["classifier_faces_per_s_b256"] / figures["baseline_keras_faces_per_s_b256"]
+    )
 
     if args.data is not None and Path(args.data).exists():
         load_split(args.data, "PrivateTest")  # make sure the decode cache exists

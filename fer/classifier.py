@@ -118,9 +118,12 @@ class Classifier:
     def _check_against_card(self) -> None:
         slot = self._slot(1)
         interp = slot.interpreter
-        in_shape = tuple(interp.get_input_details()[0]["shape"][1:])
+        in_shape = tuple(int(v) for v in interp.get_input_details()[0]["shape"][1:])
         out_dim = int(interp.get_output_details()[0]["shape"][-1])
-        want = tuple(self.card["input"].get("shape", (FACE_SIZE, FACE_SIZE, 1)))
+        try:
+            want = tuple(int(v) for v in self.card["input"].get("shape", (FACE_SIZE, FACE_SIZE, 1)))
+        except (TypeError, ValueError, AttributeError):
+            raise ModelError(f"{self.name}: the card's input shape is not a list of sizes") from None
         if in_shape != want:
             raise ModelError(f"{self.name}: the weights take input {in_shape}, the card says {want}")
         if out_dim != len(self.class_names):

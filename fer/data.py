@@ -52,7 +52,9 @@ class SplitData:
         if not limit or limit >= len(self):
             return self
         idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:limit])
-        return replace(self, images=self.images[idx], labels=self.labels[idx], fingerprint=f"{self.fingerprint}:{limit}")
+        return replace(
+            self, images=self.images[idx], labels=self.labels[idx], fingerprint=f"{self.fingerprint}:{limit}"
+        )
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=NUM_CLASSES)

@@ -78,8 +78,9 @@ def detect_faces(image: np.ndarray, settings: DetectorSettings = DetectorSetting
     return _drop_duplicates(boxes)
 
 
-def detect_raw(gray: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
-    """Unframed cascade boxes in original-image pixels (exposed for the measurement script)."""
+def detect_raw(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
+    """Unframed, unsorted cascade boxes in original-image pixels (for measurement and windowed re-detection)."""
+    gray = to_gray_uint8(image)
     height, width = gray.shape[:2]
     if min(height, width) < min(settings.min_size, CASCADE_WINDOW):
         return []

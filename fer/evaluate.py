@@ -40,7 +40,8 @@ class Evaluation:
 
 
 def cache_key(classifier: Classifier, data: SplitData, tta: bool) -> str:
-    raw = f"{classifier.sha256}|{classifier.temperature}|{classifier.temperature_tta}|{data.fingerprint}|{data.split}|{tta}"
+    model = f"{classifier.sha256}|{classifier.temperature}|{classifier.temperature_tta}"
+    raw = f"{model}|{data.fingerprint}|{data.split}|{tta}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

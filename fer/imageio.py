@@ -45,7 +45,9 @@ _TRANSPOSE: dict[int, Image.Transpose] = {
 _ARRAY_MODES = {"L", "RGB", "RGBA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"LA", "La", "PA", "RGBa", "RGBA"}
 _RESIZABLE_MODES = {"L", "RGB", "RGBA", "I", "F"}
-_TRUNCATION_LOCK = threading.Lock()
+_STRICT_LOCK = threading.Lock()
+_strict_depth = 0  # decodes currently inside _strict_truncation's forced-strict section
+_saved_lenient = False  # the other code's LOAD_TRUNCATED_IMAGES, restored when the last one leaves
 
 
 class ImageDecodeError(ValueError):
@@ -86,7 +88,9 @@ def to_rgb_uint8(array: np.ndarray) -> np.ndarray:
     except (TypeError, ValueError) as exc:  # ragged nested lists and the like
         raise ImageDecodeError(f"Expected an image array, got {type(array).__name__}: {exc}") from exc
     if arr.ndim not in (2, 3) or arr.size == 0:
-        raise ImageDecodeError(f"Expected an image array of shape (H, W) or (H, W, C) with pixels, got shape {arr.shape}.")
+        raise ImageDecodeError(
+            f"Expected an image array of shape (H, W) or (H, W, C) with pixels, got shape {arr.shape}."
+        )
     if arr.ndim == 3 and arr.shape[2] not in (1, 3, 4):
         raise ImageDecodeError(f"Expected 1, 3 or 4 colour channels, got {arr.shape[2]} (shape {arr.shape}).")
     if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3:
@@ -114,8 +118,7 @@ def _decode(data: bytes, label: str) -> np.ndarray:
     im = _normalise_mode(im)
     im = _shrink(im)
     im = _transpose(im, orientation)
-    rgb = to_rgb_uint8(np.asarray(im))
-    return _fit(rgb, MAX_SIDE)
+    return to_rgb_uint8(_fit(np.asarray(im), MAX_SIDE))
 
 
 def _open(data: bytes, label: str) -> Image.Image:
@@ -206,18 +209,26 @@ def _load(im: Image.Image, label: str) -> None:
 def _strict_truncation() -> Iterator[None]:
     """Guarantee Pillow's default (raise on truncated data) even if other code enabled lenient loading.
 
-    ``ImageFile.LOAD_TRUNCATED_IMAGES`` is process-global; it is only touched (under a lock, and
-    restored afterwards) when someone else has switched it on.
+    ``ImageFile.LOAD_TRUNCATED_IMAGES`` is process-global. In the normal case (off) nothing is touched;
+    otherwise it is switched off while any decode here is loading and restored when the last one ends
+    (the flag is restored before the count drops, so a concurrent decode never sees "off, nobody inside").
     """
-    if not ImageFile.LOAD_TRUNCATED_IMAGES:
+    global _strict_depth, _saved_lenient
+    if not ImageFile.LOAD_TRUNCATED_IMAGES and _strict_depth == 0:
         yield
         return
-    with _TRUNCATION_LOCK:
+    with _STRICT_LOCK:
+        if _strict_depth == 0:
+            _saved_lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+        _strict_depth += 1
         ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            yield
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        yield
+    finally:
+        with _STRICT_LOCK:
+            if _strict_depth == 1:
+                ImageFile.LOAD_TRUNCATED_IMAGES = _saved_lenient
+            _strict_depth -= 1
 
 
 def _normalise_mode(im: Image.Image) -> Image.Image:
@@ -259,14 +270,16 @@ def _transpose(im: Image.Image, orientation: int) -> Image.Image:
     return im if method is None else im.transpose(method)
 
 
-def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """Final guarantee on the longer side (16-bit modes skip the Pillow resize), area interpolation."""
-    height, width = rgb.shape[:2]
+def _fit(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Area-downscale modes Pillow cannot resize (16-bit) before they are widened to 8-bit RGB."""
+    height, width = pixels.shape[:2]
     if max(height, width) <= max_side:
-        return rgb
+        return pixels
+    if not pixels.dtype.isnative:  # PNG's big-endian I;16B: OpenCV wants native byte order
+        pixels = pixels.astype(pixels.dtype.newbyteorder("="))
     scale = max_side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
 
 def _label(name: str) -> str:
@@ -317,7 +330,7 @@ def _int_to_uint8(arr: np.ndarray) -> np.ndarray:
         return arr.astype(np.uint8)
     if lo >= 0 and hi <= 65535:
         return _div_round(arr, 257)
-    stretched = (arr.astype(np.float64) - lo) * (255.0 / (hi - lo))
+    stretched = (arr.astype(np.float64) - lo) * (255.0 / max(hi - lo, 1))  # constant -> black
     return np.clip(np.rint(stretched), 0, 255).astype(np.uint8)
 
 

@@ -28,7 +28,9 @@ def confusion(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def top_k_accuracies(labels: np.ndarray, probs: np.ndarray, ks: range | list[int] = range(1, 4)) -> dict[int, float]:
     """Fraction of faces whose true class is among the k most probable, for each k."""
     return {
-        int(k): 1.0 if k >= NUM_CLASSES else float(top_k_accuracy_score(labels, probs, k=k, labels=list(range(NUM_CLASSES))))
+        int(k): 1.0
+        if k >= NUM_CLASSES
+        else float(top_k_accuracy_score(labels, probs, k=k, labels=list(range(NUM_CLASSES))))
         for k in ks
     }
 
@@ -69,7 +71,9 @@ def reliability(labels: np.ndarray, probs: np.ndarray, n_bins: int = 15) -> Reli
         mean_acc = np.where(count > 0, sum_acc / count, np.nan)
     n = max(len(labels), 1)
     ece = float(np.nansum(np.abs(mean_acc - mean_conf) * count) / n)
-    return Reliability(ece, edges.tolist(), _none_for_nan(mean_conf), _none_for_nan(mean_acc), count.astype(int).tolist())
+    return Reliability(
+        ece, edges.tolist(), _none_for_nan(mean_conf), _none_for_nan(mean_acc), count.astype(int).tolist()
+    )
 
 
 def _none_for_nan(values: np.ndarray) -> list[float | None]:

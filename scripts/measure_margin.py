@@ -7,7 +7,7 @@ cropped with each candidate margin, resized to 48x48 as in crop_face, and compar
 mean absolute pixel error (MAE, grey levels) and Pearson correlation. Detection rate and canvases with a
 spurious box are reported per min_neighbors / equalisation, alongside the astronaut portrait checks.
 
-Usage: python scripts/measure_margin.py [--fer2013 DIR] [--faces DIR] [--n 300]
+Usage: python scripts/measure_margin.py [--fer2013 CSV_OR_DIR] [--faces DIR] [--n 300]
 Cheap by design (300 faces, one thread, one ungrouped scan per canvas and equalisation setting,
 regrouped per min_neighbors exactly as OpenCV does): about half a minute of CPU.
 """
@@ -27,8 +27,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fer.data import load_split  # noqa: E402
 from fer.detection import Box, DetectorSettings, crop_face, detect_faces, detect_raw, frame_box  # noqa: E402
-from fer.labels import FACE_SIZE  # noqa: E402
 
 MARGINS = (-0.1, -0.05, 0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3)
 NEIGHBORS = (3, 4, 5, 6)
@@ -56,20 +56,22 @@ def main() -> None:
 def _parse_args() -> argparse.Namespace:
     repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", repo.parent / "shared" / "fer2013")))
-    parser.add_argument("--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", repo.parent / "shared" / "faces")))
+    parser.add_argument(
+        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", repo.parent / "shared" / "fer2013"))
+    )
+    parser.add_argument(
+        "--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", repo.parent / "shared" / "faces"))
+    )
     parser.add_argument("--n", type=int, default=300)
     return parser.parse_args()
 
 
-def _load_public_test(root: Path, n: int) -> list[np.ndarray]:
-    """A fixed random subsample of PublicTest faces (file-name prefix), as 48x48 uint8."""
-    files = sorted((root / "test").glob("*/PublicTest_*.jpg"))
-    if not files:
-        raise SystemExit(f"no PublicTest faces under {root / 'test'}")
+def _load_public_test(source: Path, n: int) -> list[np.ndarray]:
+    """A fixed random subsample of PublicTest faces (fer2013.csv or image folder), as 48x48 uint8."""
+    images = load_split(source, "PublicTest").images
     rng = np.random.default_rng(SEED)
-    chosen = rng.choice(len(files), size=min(n, len(files)), replace=False)
-    return [np.asarray(Image.open(files[i]).convert("L")) for i in sorted(chosen)]
+    chosen = rng.choice(len(images), size=min(n, len(images)), replace=False)
+    return [images[i] for i in sorted(chosen)]
 
 
 def _make_canvases(faces: list[np.ndarray]) -> list[tuple[np.ndarray, Box]]:

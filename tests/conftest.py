@@ -78,3 +78,28 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # ----------------------------------------------------------------------------- model fixtures
 # Session-scoped fixtures that load the trained model (e.g. ``classifier``) go below this line.
+
+
+@pytest.fixture(scope="session")
+def model_stem(repo_root: Path) -> Path:
+    """The shipped model (``models/fer_cnn``): committed, so a missing file is a failure, not a skip."""
+    stem = repo_root / "models" / "fer_cnn"
+    if not stem.with_suffix(".json").is_file():
+        pytest.fail(f"the shipped model card {stem}.json is missing: `make train` writes it")
+    return stem
+
+
+@pytest.fixture(scope="session")
+def classifier(model_stem: Path):  # noqa: ANN201 - fer.classifier.Classifier
+    """The shipped classifier, loaded once for the whole test session (as the app shares it)."""
+    from fer.classifier import Classifier
+
+    return Classifier.load(model_stem)
+
+
+@pytest.fixture(scope="session")
+def public_test(fer2013_dir: Path):  # noqa: ANN201 - fer.data.SplitData
+    """The real PublicTest split (decoded once, then from the user cache)."""
+    from fer.data import load_split
+
+    return load_split(fer2013_dir, "PublicTest")

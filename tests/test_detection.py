@@ -170,7 +170,7 @@ def test_frame_box_squares_expands_and_clips() -> None:
     assert frame_box((100, 100, 40, 60), (480, 640), 0.0) == (90, 100, 60, 60)  # squared on the centre
     assert frame_box((0, 0, 50, 50), (480, 640), 0.2) == (0, 0, 70, 70)  # shifted inside, not shrunk
     assert frame_box((600, 440, 40, 40), (480, 640), 0.25) == (580, 420, 60, 60)
-    assert frame_box((0, 0, 400, 400), (300, 640), 0.0) == (0, 0, 300, 300)  # shrunk only when too big
+    assert frame_box((0, 0, 400, 400), (300, 640), 0.0) == (50, 0, 300, 300)  # shrunk only when too big, centred
 
 
 def test_iou() -> None:

@@ -1,0 +1,72 @@
+"""Home: what the dashboard does, where to go, and the shipped model at a glance."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import current_settings, load_classifier, model_card
+from ui.results import duration, millions, pct, stored_evaluation
+
+st.title("Facial-expression recognition on FER2013")
+st.markdown(
+    "This dashboard reads the emotion on faces — **angry, disgust, fear, happy, sad, surprise, neutral** — "
+    "with a small convolutional network trained on the FER2013 dataset (48×48 grey faces). "
+    "Faces are found with OpenCV's Haar cascade, cropped the way FER2013 was, and classified."
+)
+
+cols = st.columns(3)
+with cols[0]:
+    st.page_link("pages/live.py", label="Live webcam", icon=":material/videocam:")
+    st.caption("Emotions of every face in your webcam stream, with a timeline.")
+with cols[1]:
+    st.page_link("pages/upload.py", label="Upload", icon=":material/upload:")
+    st.caption("Drop photos: boxes, per-face probabilities, what the model looked at, CSV/JSON export.")
+with cols[2]:
+    st.page_link("pages/evaluation.py", label="Evaluation", icon=":material/monitoring:")
+    st.caption("Accuracy, confusion matrix, calibration and mistakes on the FER2013 test splits.")
+
+st.info(
+    "**Everything runs locally.** Images are decoded in memory on this computer; nothing is uploaded "
+    "to a server, saved to disk, or reported anywhere (no telemetry).",
+    icon=":material/lock:",
+)
+
+name = current_settings().model_name
+st.subheader(f"The model: `{name}`")
+classifier = load_classifier(name)  # shows the reason itself when the model is missing or broken
+card = model_card(name) if classifier is not None else None
+if classifier is not None and card is not None:
+    training = card.get("training", {})
+    arch = card.get("architecture", {})
+    stored = stored_evaluation(card, "PrivateTest", classifier.default_tta)
+    mode = "with mirror TTA" if classifier.default_tta else "without TTA"
+    metrics = st.columns(4)
+    if stored is not None:
+        metrics[0].metric("PrivateTest top-1", pct(stored["top1"]), border=True)
+        metrics[1].metric("PrivateTest top-2", pct(stored["top2"]), border=True)
+    else:
+        metrics[0].metric("PrivateTest top-1", "—", border=True, help="The model card stores no PrivateTest result.")
+    if "parameters" in arch:
+        metrics[2].metric("Parameters", millions(arch["parameters"]), border=True)
+    if "macs" in arch:
+        metrics[3].metric("MACs per face", millions(arch["macs"]), border=True)
+    if stored is not None:
+        st.caption(
+            f"Accuracy {mode} (the model's default), on {stored['n']:,} PrivateTest faces, as stored in the model "
+            "card; the Evaluation page recomputes it on your copy of FER2013."
+        )
+    data = training.get("data", {})
+    facts = {
+        "Training data": data.get("source", "FER2013"),
+        "Epochs": f"{training['epochs']} (best: {training.get('best_epoch', '?')})" if "epochs" in training else None,
+        "Training time": duration(training["wall_time_s"]) if "wall_time_s" in training else None,
+        "Hardware": training.get("hardware"),
+        "Created": str(card.get("created", ""))[:10] or None,
+        "Inference": card.get("runtime", {}).get("inference"),
+    }
+    st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items() if v))
+    if "command" in training:
+        st.caption("Reproduce it with:")
+        st.code(training["command"], language="bash")
+elif classifier is not None:
+    st.warning(f"The model '{name}' has no readable model card, so there is nothing to summarise here.")

@@ -1,0 +1,177 @@
+"""Live webcam: the emotions of the faces in the user's camera, frame by frame, via streamlit-webrtc.
+
+The browser streams the camera to this app's server over WebRTC; a worker thread per stream runs the
+tab's own :class:`fer.live.LiveProcessor` (mirror -> detect -> classify -> smooth -> annotate) and
+streams the annotated video back. The page around it polls the processor a few times a second.
+Nothing is written to disk: the timeline lives in memory and its CSV is generated on download.
+"""
+
+from __future__ import annotations
+
+import os
+
+import av
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from fer.labels import CLASS_NAMES
+from fer.live import LiveProcessor, parse_ice_servers
+from ui.charts import timeline_figure
+from ui.common import current_settings, load_classifier
+
+PROCESSOR_KEY = "live_processor"
+ICE_ENV = "FER_ICE_SERVERS"
+STATS_REFRESH_S = 0.25
+TIMELINE_REFRESH_S = 2.0
+MEDIA_CONSTRAINTS = {
+    "video": {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 30}},
+    "audio": False,
+}
+VIDEO_ATTRS = {"autoPlay": True, "controls": False, "muted": True, "playsInline": True, "style": {"width": "100%"}}
+
+
+def make_callback(processor: LiveProcessor):
+    """The frame callback for the WebRTC worker thread: never raises, never touches ``st``."""
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        try:
+            out = processor.process(frame.to_ndarray(format="rgb24"))
+            return av.VideoFrame.from_ndarray(out, format="rgb24")
+        except Exception as exc:  # a failing frame must not kill the stream
+            processor.record_error(exc)
+            return frame
+
+    return callback
+
+
+def ice_servers() -> list[dict]:
+    """STUN/TURN servers: none by default (same machine or LAN), else from the expander or $FER_ICE_SERVERS."""
+    with st.expander("For use across a network"):
+        st.markdown(
+            "On this computer or a local network the browser reaches the app directly and no server in "
+            "between is needed. Across the internet or strict NATs, WebRTC needs a **STUN** (and "
+            "sometimes a **TURN**) server: enter comma-separated `stun:`/`turn:` URLs, or a JSON list "
+            'like `[{"urls": "turn:host:3478", "username": "u", "credential": "p"}]`. '
+            f"The default comes from the `{ICE_ENV}` environment variable. A TURN server relays the video."
+        )
+        text = st.text_input(
+            "ICE servers",
+            value=os.environ.get(ICE_ENV, ""),
+            key="live_ice_servers",
+            placeholder="stun:stun.example.org:3478",
+        )
+    try:
+        return parse_ice_servers(text)
+    except ValueError as exc:
+        st.error(f"Ignoring the ICE servers setting: {exc}", icon="⚠️")
+        return []
+
+
+def stats_panel(processor: LiveProcessor) -> None:
+    """The numbers beside the video (a fragment: it re-runs alone a few times a second while streaming)."""
+    stats = processor.latest_stats()
+    top = st.columns(2)
+    top[0].metric("Frames processed", f"{processor.frames_processed:,}")
+    top[1].metric("Processed FPS", f"{stats.fps:.1f}" if stats else "—")
+    mid = st.columns(2)
+    mid[0].metric("Per-frame ms", f"{stats.ms:.1f}" if stats else "—", help="Detection, classification and overlay")
+    mid[1].metric("Faces", str(stats.n_faces) if stats else "—")
+    label = stats.label if stats and stats.label else "—"
+    st.metric("Emotion", label, help="Largest face, smoothed over frames")
+    probs = stats.probs if stats is not None and stats.probs is not None else None
+    for i, name in enumerate(CLASS_NAMES):
+        p = float(probs[i]) if probs is not None else 0.0
+        st.progress(p, text=f"{name} {p:.0%}" if probs is not None else name)
+    if processor.last_error:
+        st.warning(f"{processor.errors} frame(s) failed; last error: {processor.last_error}", icon="⚠️")
+
+
+def timeline_panel(processor: LiveProcessor) -> None:
+    """Probabilities of the largest face over this session, and their CSV (generated in memory on click)."""
+    times, probs, _ = processor.timeline_arrays()
+    if len(times) == 0:
+        st.caption("The timeline fills in once a face is seen (about 4 samples a second, last 10 minutes).")
+        return
+    st.plotly_chart(timeline_figure(times, probs), key="live_timeline_chart", config={"displayModeBar": False})
+    left, right = st.columns([1, 1])
+    left.download_button(
+        "Download timeline (CSV)",
+        data=processor.timeline_csv,
+        file_name="emotion_timeline.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="live_timeline_csv",
+        icon=":material/download:",
+    )
+    if right.button("Clear timeline", key="live_timeline_clear"):
+        processor.reset_timeline()
+        st.rerun(scope="fragment")
+
+
+st.title("Live webcam")
+st.markdown(
+    "Press **START** and allow the camera: every frame is searched for faces and each face gets its "
+    "emotion, drawn on the video and charted beside it. Probabilities are smoothed across frames so "
+    "labels don't flicker. Frames are processed in memory by this app's own server and never stored "
+    "or sent anywhere else; with the default settings no outside server is involved at all."
+)
+
+classifier = load_classifier()
+if classifier is None:
+    st.stop()
+settings = current_settings()
+
+processor: LiveProcessor | None = st.session_state.get(PROCESSOR_KEY)
+if processor is None:  # one per browser tab (session); the classifier inside is shared
+    processor = LiveProcessor(classifier, settings.detector)
+    st.session_state[PROCESSOR_KEY] = processor
+
+controls = st.columns([1, 1, 2])
+mirror = controls[0].toggle(
+    "Mirror view", value=processor.mirror, key="live_mirror", help="Show the video like a mirror"
+)
+overlays = controls[1].toggle(
+    "Show overlays", value=processor.overlays, key="live_overlays", help="Draw face boxes and labels on the video"
+)
+smoothing = controls[2].slider(
+    "Smoothing",
+    min_value=0.0,
+    max_value=0.95,
+    value=round(processor.smoothing, 2),
+    step=0.05,
+    key="live_smoothing",
+    help="Weight of previous frames in each face's probabilities: 0 shows every frame's raw prediction.",
+)
+processor.update(
+    settings.detector,
+    mirror=mirror,
+    overlays=overlays,
+    smoothing=smoothing,
+    tta=classifier.default_tta if settings.tta is None else settings.tta,
+    classifier=classifier,
+)
+
+servers = ice_servers()
+video_col, stats_col = st.columns([3, 2], gap="medium")
+with video_col:
+    ctx = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints=MEDIA_CONSTRAINTS,
+        video_frame_callback=make_callback(processor),
+        async_processing=True,
+        sendback_audio=False,
+        video_html_attrs=VIDEO_ATTRS,
+    )
+    st.caption(
+        "Detector sensitivity and minimum face size come from the sidebar. No video? Check that the "
+        "browser may use the camera and that no other program holds it."
+    )
+playing = bool(ctx.state.playing)
+
+with stats_col:
+    st.fragment(run_every=STATS_REFRESH_S if playing else None)(stats_panel)(processor)
+
+st.subheader("Session timeline")
+st.fragment(run_every=TIMELINE_REFRESH_S if playing else None)(timeline_panel)(processor)

@@ -1,0 +1,133 @@
+"""Regenerate the README screenshots: docs/screenshots/{home,upload,evaluation}.png.
+
+Starts the dashboard on port 8599, drives it with Playwright in the system Chromium (never downloads a
+browser: set CHROMIUM_PATH if it is not /usr/bin/chromium), then stops the server. Needs FER2013 for
+the evaluation shot (FER2013_DIR or ../shared/fer2013) and a portrait (FER_FACES_DIR or ../shared/faces).
+
+    python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "docs" / "screenshots"
+PORT = 8599
+URL = f"http://localhost:{PORT}"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Generous: the first page load imports TensorFlow and loads the model, the first evaluation predicts.
+TIMEOUT_MS = 240_000
+
+
+def portrait() -> Path:
+    faces = Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces")).expanduser()
+    return faces / "astronaut.png"
+
+
+def wait_for_health(proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+    """Poll /_stcore/health until the server answers; fail with its log if it dies or never answers."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{URL}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    sys.exit(f"streamlit did not become healthy in {seconds:.0f} s:\n{log.read_text()}")
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run is over (no 'Running…' widget) and charts have drawn."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1500)
+
+
+def shoot(page: Page, name: str) -> None:
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"wrote {path.relative_to(REPO)}")
+
+
+def home(page: Page) -> None:
+    page.goto(URL)
+    page.get_by_text("PrivateTest top-1").first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    shoot(page, "home")
+
+
+def upload(page: Page) -> None:
+    page.goto(f"{URL}/upload")
+    page.locator('input[type="file"]').first.set_input_files(str(portrait()))
+    page.get_by_text("face found").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    shoot(page, "upload")
+
+
+def evaluation(page: Page) -> None:
+    page.goto(f"{URL}/evaluation")
+    split = page.locator('[data-testid="stSelectbox"]').filter(has_text="Split")
+    split.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    split.click()
+    page.get_by_role("option", name="PublicTest", exact=True).click()
+    page.get_by_text("on PublicTest from").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    shoot(page, "evaluation")
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    if not portrait().is_file():
+        sys.exit(f"portrait not found: {portrait()} (set FER_FACES_DIR)")
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "streamlit.log"
+        with open(log, "w") as log_file:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(PORT),
+                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for_health(server, log)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.set_default_timeout(TIMEOUT_MS)
+                for step in (home, upload, evaluation):
+                    step(page)
+                browser.close()
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

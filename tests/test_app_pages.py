@@ -1,0 +1,177 @@
+"""The dashboard's pages driven headlessly with Streamlit's AppTest: real model, real data, no mocks.
+
+Expected values are computed here through the engine (``fer.pipeline``, ``fer.cli``), never hard-coded,
+so the tests keep passing when the shipped model is retrained.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.common
+from fer import cli
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
+from fer.data import load_split
+from fer.detection import DetectorSettings
+from fer.imageio import decode_image
+from fer.pipeline import analyze
+from ui.results import analyse_bytes, results_csv, results_json
+
+#: Seconds one script run may take: the first run loads the model, an evaluation may predict 3,589 faces.
+RUN_TIMEOUT = 300
+HOME, UPLOAD, EVALUATION = "pages/home.py", "pages/upload.py", "pages/evaluation.py"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.load(MODELS_DIR / DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def card() -> dict:
+    return json.loads((MODELS_DIR / f"{DEFAULT_MODEL}.json").read_text())
+
+
+def open_page(repo_root: Path, page: str) -> AppTest:
+    """Run the app, switch to ``page`` and run it; every page must render without an exception."""
+    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
+    assert not at.exception, at.exception
+    if page != HOME:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, captions, subheaders and alerts of the last run, one string to search in."""
+    kinds = ("markdown", "caption", "subheader", "title", "info", "warning", "error", "success")
+    return "\n".join(str(el.value) for kind in kinds for el in getattr(at, kind))
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="upload_files").set_value([(name, data, "application/octet-stream") for name, data in files])
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def stored_top1(card: dict, split: str) -> float:
+    return card["evaluation"][split]["tta" if card.get("default_tta") else "plain"]["top1"]
+
+
+# ----------------------------------------------------------------------------- home
+def test_home_shows_model_card_numbers(repo_root: Path, card: dict) -> None:
+    at = open_page(repo_root, HOME)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["PrivateTest top-1"] == f"{stored_top1(card, 'PrivateTest'):.2%}"
+    assert "Everything runs locally" in texts(at)
+    assert {link.proto.page for link in at.page_link} >= {"live", "upload", "evaluation"}
+
+
+# ----------------------------------------------------------------------------- upload
+def test_upload_astronaut_shows_the_models_prediction(repo_root: Path, astronaut_path: Path, classifier) -> None:
+    data = astronaut_path.read_bytes()
+    expected = analyze(decode_image(data, "astronaut.png"), classifier, DetectorSettings())
+    assert len(expected) == 1
+    at = upload(open_page(repo_root, UPLOAD), ("astronaut.png", data))
+    shown = texts(at)
+    assert "**1 face found**" in shown
+    assert f"**Face 1: {expected[0].label}** ({expected[0].confidence:.1%})" in shown
+    assert "Face 2" not in shown
+    assert len(at.get("plotly_chart")) >= 1
+    assert {b.label for b in at.get("download_button")} >= {"Results (CSV)", "Results (JSON)", "Annotated image (PNG)"}
+    assert not at.error
+
+
+def test_upload_fer2013_face_is_classified_whole(repo_root: Path, fer2013_dir: Path, classifier) -> None:
+    face = load_split(fer2013_dir, "PublicTest").images[0]
+    ok, png = cv2.imencode(".png", face)
+    assert ok
+    probs = classifier.predict_proba(decode_image(png.tobytes(), "face.png")[:, :, 0][None])[0]
+    label = classifier.class_names[int(np.argmax(probs))]
+    at = upload(open_page(repo_root, UPLOAD), ("PublicTest_face.png", png.tobytes()))
+    shown = texts(at)
+    assert "**1 face found** (whole image)" in shown
+    assert f"**Face 1: {label}** ({probs.max():.1%})" in shown
+    assert at.toggle(key=[t.key for t in at.toggle if t.key.endswith("_whole")][0]).value is True
+
+
+def test_corrupt_upload_is_reported_and_others_still_show(repo_root: Path, astronaut_path: Path) -> None:
+    at = upload(
+        open_page(repo_root, UPLOAD), ("broken.jpg", b"not an image"), ("astronaut.png", astronaut_path.read_bytes())
+    )
+    assert any("broken.jpg" in e.value for e in at.error)
+    assert "**1 face found**" in texts(at)
+
+
+def test_upload_exports_match_cli(astronaut_path: Path, classifier, capsys: pytest.CaptureFixture) -> None:
+    """The upload page's JSON/CSV downloads are built by ui.results from the same FaceResult.to_dict()."""
+    assert cli.main(["predict", str(astronaut_path), "--json"]) == 0
+    from_cli = json.loads(capsys.readouterr().out)
+    result = analyse_bytes(astronaut_path.read_bytes(), "astronaut.png", classifier, DetectorSettings())
+    assert json.loads(results_json([result])) == [{**from_cli[0], "path": "astronaut.png"}]
+    rows = list(csv.DictReader(io.StringIO(results_csv([result]))))
+    assert [r["label"] for r in rows] == [f["label"] for f in from_cli[0]["faces"]]
+
+
+# ----------------------------------------------------------------------------- evaluation
+def test_evaluation_matches_cli(
+    repo_root: Path, fer2013_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    assert cli.main(["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("FER2013_DIR", str(fer2013_dir))
+    at = open_page(repo_root, EVALUATION)
+    at.selectbox(key="eval_split").set_value("PublicTest").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Top-1 accuracy"] == f"{expected['top1']:.2%}"
+    assert metrics["Top-2 accuracy"] == f"{expected['top2']:.2%}"
+    assert metrics["Faces"] == f"{expected['n']:,}"
+    assert not at.error
+    assert len(at.get("plotly_chart")) >= 3
+
+
+def test_evaluation_without_data_shows_stored_card(
+    repo_root: Path, card: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "no-fer2013"
+    empty.mkdir()
+    monkeypatch.setenv("FER2013_DIR", str(empty))
+    at = open_page(repo_root, EVALUATION)
+    shown = texts(at)
+    assert "Stored in the model card" in shown
+    assert "FER2013_DIR" in shown and "How to evaluate" in shown
+    assert {m.label: m.value for m in at.metric}["Top-1 accuracy"] == f"{stored_top1(card, 'PrivateTest'):.2%}"
+    assert not at.error
+
+
+# ----------------------------------------------------------------------------- broken model
+@pytest.fixture
+def broken_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """models/ replaced by a folder holding the real card and a truncated .tflite (no .keras)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(MODELS_DIR / f"{DEFAULT_MODEL}.json", models)
+    (models / f"{DEFAULT_MODEL}.tflite").write_bytes((MODELS_DIR / f"{DEFAULT_MODEL}.tflite").read_bytes()[:4000])
+    monkeypatch.setattr(ui.common, "MODELS_DIR", models)
+    ui.common._load_classifier.clear()  # the good model may already be cached by earlier tests
+    yield models
+    ui.common._load_classifier.clear()
+
+
+@pytest.mark.parametrize("page", [HOME, UPLOAD, EVALUATION])
+def test_broken_model_shows_clear_message(repo_root: Path, broken_model: Path, page: str) -> None:
+    at = open_page(repo_root, page)
+    errors = [e.value for e in at.error]
+    assert any("cannot be used" in e and "corrupt TFLite model" in e for e in errors), errors

@@ -1,0 +1,146 @@
+"""The shipped classifier: regression gate against its card, thread safety, and model-file errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer.classifier import Classifier, ModelError
+from fer.evaluate import evaluate
+from fer.labels import CLASS_NAMES
+
+
+@pytest.mark.parametrize("tta", [False, True], ids=["plain", "tta"])
+def test_public_test_accuracy_matches_the_model_card(classifier: Classifier, public_test, tta: bool) -> None:
+    """Regression gate: the shipped weights still give the PublicTest accuracy their card reports."""
+    stored = classifier.card["evaluation"]["PublicTest"]["tta" if tta else "plain"]
+    rep = evaluate(classifier, public_test, tta=tta).report
+    assert rep.n == stored["n"] == 3589
+    assert abs(rep.top1 - stored["top1"]) <= 0.005, (rep.top1, stored["top1"])
+    assert abs(rep.top2 - stored["top2"]) <= 0.005
+
+
+def test_card_figures_meet_the_product_bar(classifier: Classifier) -> None:
+    """The figures promised for the shipped model, as its card reports them on PrivateTest."""
+    card = classifier.card
+    mode = "tta" if card["default_tta"] else "plain"
+    private = card["evaluation"]["PrivateTest"][mode]
+    assert private["n"] == 3589
+    assert private["top1"] >= 0.66
+    assert private["top2"] >= 0.82
+    assert private["ece"] <= 0.05
+    assert card["runtime"]["files"]["keras"]["bytes"] <= 20 * 2**20
+
+
+def test_probabilities_are_calibrated_distributions(classifier: Classifier, public_test) -> None:
+    probs = classifier.predict_proba(public_test.images[:64])
+    assert probs.shape == (64, 7)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs >= 0).all()
+
+
+def test_batched_equals_one_by_one(classifier: Classifier, public_test) -> None:
+    faces = public_test.images[:37]
+    batched = classifier.logits(faces)
+    single = np.vstack([classifier.logits(f[None]) for f in faces])
+    np.testing.assert_allclose(batched, single, rtol=1e-4, atol=1e-4)
+
+
+def test_eight_threads_give_the_sequential_results(classifier: Classifier, public_test) -> None:
+    faces = public_test.images[:2000]
+    sequential = np.vstack([classifier.predict_proba(faces[i : i + 1], tta=False) for i in range(len(faces))])
+    barrier = threading.Barrier(8)
+
+    def work(worker: int) -> tuple[int, np.ndarray]:
+        barrier.wait()
+        idx = np.arange(worker, len(faces), 8)
+        return worker, np.vstack([classifier.predict_proba(faces[i : i + 1], tta=False) for i in idx])
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(8)))
+    threaded = np.empty_like(sequential)
+    for worker, probs in results:
+        threaded[worker::8] = probs
+    np.testing.assert_array_equal(threaded, sequential)
+
+
+# ----------------------------------------------------------------------------- model-file errors
+def _copy_model(model_stem: Path, tmp_path: Path, *suffixes: str) -> Path:
+    stem = tmp_path / "m"
+    for suffix in suffixes:
+        shutil.copy(model_stem.with_suffix(suffix), stem.with_suffix(suffix))
+    return stem
+
+
+def test_missing_model_file(model_stem: Path, tmp_path: Path) -> None:
+    stem = _copy_model(model_stem, tmp_path, ".json")
+    with pytest.raises(ModelError, match="model file missing"):
+        Classifier.load(stem)
+
+
+def test_missing_card(model_stem: Path, tmp_path: Path) -> None:
+    stem = _copy_model(model_stem, tmp_path, ".keras", ".tflite")
+    with pytest.raises(ModelError, match="model card missing"):
+        Classifier.load(stem)
+
+
+def test_truncated_keras_file(model_stem: Path, tmp_path: Path) -> None:
+    stem = _copy_model(model_stem, tmp_path, ".json")
+    data = model_stem.with_suffix(".keras").read_bytes()
+    stem.with_suffix(".keras").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelError, match="cannot load the Keras model"):
+        Classifier.load(stem)
+
+
+def test_truncated_tflite_file(model_stem: Path, tmp_path: Path) -> None:
+    stem = _copy_model(model_stem, tmp_path, ".json", ".keras")
+    data = model_stem.with_suffix(".tflite").read_bytes()
+    stem.with_suffix(".tflite").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="corrupt TFLite model"):
+        Classifier.load(stem)
+
+
+def test_corrupt_card(model_stem: Path, tmp_path: Path) -> None:
+    stem = _copy_model(model_stem, tmp_path, ".tflite")
+    stem.with_suffix(".json").write_text("{not json")
+    with pytest.raises(ModelError, match="unreadable model card"):
+        Classifier.load(stem)
+
+
+def _edit_card(model_stem: Path, tmp_path: Path, **changes: object) -> Path:
+    stem = _copy_model(model_stem, tmp_path, ".tflite")
+    card = json.loads(model_stem.with_suffix(".json").read_text())
+    for key, value in changes.items():
+        if key == "input_shape":
+            card["input"]["shape"] = value
+        else:
+            card[key] = value
+    stem.with_suffix(".json").write_text(json.dumps(card))
+    return stem
+
+
+def test_card_with_other_classes(model_stem: Path, tmp_path: Path) -> None:
+    stem = _edit_card(model_stem, tmp_path, class_names=list(CLASS_NAMES[:6]))
+    with pytest.raises(ModelError, match="classes"):
+        Classifier.load(stem)
+
+
+def test_card_with_other_input_size(model_stem: Path, tmp_path: Path) -> None:
+    stem = _edit_card(model_stem, tmp_path, input_shape=[64, 64, 1])
+    with pytest.raises(ModelError, match=r"input \(48, 48, 1\), the card says \(64, 64, 1\)"):
+        Classifier.load(stem)
+
+
+def test_keras_only_model_is_converted_at_load(model_stem: Path, tmp_path: Path, public_test) -> None:
+    """Without the .tflite file the classifier converts the .keras weights: same predictions."""
+    shipped = Classifier.load(model_stem)
+    stem = _copy_model(model_stem, tmp_path, ".json", ".keras")
+    rebuilt = Classifier.load(stem)
+    faces = public_test.images[:200]
+    assert (rebuilt.logits(faces).argmax(1) == shipped.logits(faces).argmax(1)).mean() > 0.99
