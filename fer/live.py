@@ -157,6 +157,7 @@ class LiveStats:
     t: float  # seconds since this processor's first frame
     frames: int = 0  # frames processed so far by this processor
     boxes: tuple[Box, ...] = ()  # every face's box in the shown (mirrored if mirroring) frame, largest first
+    size: tuple[int, int] = (0, 0)  # (width, height) of the frame, as the browser sent it
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,7 @@ class LiveProcessor:
         out = annotate(frame, faces) if overlays and faces else frame
         done = self._clock()
         with self._lock:
-            self._record(faces, start, done)
+            self._record(faces, start, done, (frame.shape[1], frame.shape[0]))
         return out
 
     def _find_faces(self, gray: np.ndarray, settings: DetectorSettings, now: float) -> list[Box]:
@@ -380,7 +381,7 @@ class LiveProcessor:
         self._boxes = boxes
         return boxes
 
-    def _record(self, faces: list[FaceResult], start: float, done: float) -> None:
+    def _record(self, faces: list[FaceResult], start: float, done: float, size: tuple[int, int]) -> None:
         """Update the counters, publish the stats and sample the timeline (caller holds the lock)."""
         if self._t0 is None:
             self._t0 = start
@@ -403,6 +404,7 @@ class LiveProcessor:
             t=t,
             frames=self._frames,
             boxes=tuple(f.box for f in faces),
+            size=size,
         )
         self._publish(stats)
         if largest is not None and t - self._last_sample_t >= self._sample_interval:

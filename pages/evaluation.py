@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer.classifier import Classifier
 from fer.data import DatasetError, SplitData, default_data_dir, load_split, read_csv_text, source_fingerprint
@@ -59,7 +60,7 @@ def _load_csv(content_hash: str, split: str, name: str, _data: bytes) -> SplitDa
     return read_csv_text(text, split, name=name)
 
 
-def load_data(path_text: str, upload, split: str) -> SplitData | None:  # noqa: ANN001 - UploadedFile | None
+def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitData | None:
     """The chosen split from the uploaded CSV (if any) or the typed path; None when there is no data there.
 
     Raises DatasetError for data that exists but cannot be read.
@@ -102,7 +103,7 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
         field = f"top{k}"
         col.metric(f"Top-{k} accuracy", pct(rep[field]), _delta(rep[field], reference, field, same), border=True)
     cols[3].metric(
-        "ECE (calibration error)", pct(rep["ece"]), _delta(rep["ece"], reference, "ece", same), delta_color="inverse",
+        "ECE", pct(rep["ece"]), _delta(rep["ece"], reference, "ece", same), delta_color="inverse",
         border=True, help="Expected calibration error: mean gap between confidence and accuracy (lower is better).",
     )
     cols[4].metric("Faces", f"{rep['n']:,}", border=True)
@@ -113,7 +114,9 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
     with left:
         st.markdown("**Top-k accuracy** — the true emotion among the k most probable")
         ref_topk = reference.get("topk") if reference is not None else None
-        st.plotly_chart(topk_figure(rep["topk"], ref_topk), key=f"{key}_topk", config={"displayModeBar": False})
+        ref_name = f"model card ({reference.get('n', '?'):,} faces)" if reference is not None else ""
+        st.plotly_chart(topk_figure(rep["topk"], ref_topk, ref_name), key=f"{key}_topk",
+                        config={"displayModeBar": False})
     with right:
         st.markdown(f"**Reliability** — ECE {pct(rep['ece'])}; bars on the diagonal are perfectly calibrated")
         st.plotly_chart(reliability_figure(rep["reliability"]), key=f"{key}_rel", config={"displayModeBar": False})

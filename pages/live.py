@@ -76,12 +76,13 @@ def stats_panel(processor: LiveProcessor) -> None:
     mid = st.columns(2)
     mid[0].metric("Per-frame ms", f"{stats.ms:.1f}" if stats else "—", help="Detection, classification and overlay")
     mid[1].metric("Faces", str(stats.n_faces) if stats else "—")
-    label = stats.label if stats and stats.label else "—"
-    st.metric("Emotion", label, help="Largest face, smoothed over frames")
+    st.metric("Emotion", stats.label if stats and stats.label else "—", help="Largest face, smoothed over frames")
     probs = stats.probs if stats is not None and stats.probs is not None else None
     for i, name in enumerate(CLASS_NAMES):
         p = float(probs[i]) if probs is not None else 0.0
         st.progress(p, text=f"{name} {p:.0%}" if probs is not None else name)
+    if stats:
+        st.caption(f"Input video: {stats.size[0]}×{stats.size[1]}")
     if processor.last_error:
         st.warning(f"{processor.errors} frame(s) failed; last error: {processor.last_error}", icon="⚠️")
 

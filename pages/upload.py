@@ -36,7 +36,7 @@ DETAIL_LIMIT = 4
 CROP_PX = 144
 
 
-@st.cache_data(max_entries=64, show_spinner="Finding faces…")
+@st.cache_data(max_entries=32, ttl="1h", show_spinner="Finding faces…")
 def _analyse(
     content_hash: str,
     name: str,
@@ -51,7 +51,7 @@ def _analyse(
     return analyse_bytes(_data, name, _classifier, detector, whole_face=whole_face, tta=tta)
 
 
-@st.cache_data(max_entries=256, show_spinner="Computing saliency (loads the Keras model once)…")
+@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency (loads the Keras model once)…")
 def _saliency(
     model_key: str, crop_hash: str, class_index: int, _classifier: Classifier, _crop: np.ndarray
 ) -> np.ndarray:

@@ -4,12 +4,13 @@ Starts the dashboard on port 8599, drives it with Playwright in the system Chrom
 browser: set CHROMIUM_PATH if it is not /usr/bin/chromium), then stops the server. Needs FER2013 for
 the evaluation shot (FER2013_DIR or ../shared/fer2013) and a portrait (FER_FACES_DIR or ../shared/faces).
 
-    python scripts/screenshots.py
+    python scripts/screenshots.py            # SCREENSHOTS_PORT=8597 if port 8599 is busy
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots"
-PORT = 8599
+PORT = int(os.environ.get("SCREENSHOTS_PORT", "8599"))  # another port if 8599 is taken
 URL = f"http://localhost:{PORT}"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,11 +35,18 @@ CHROMIUM_ARGS = [
 ]
 #: Generous: the first page load imports TensorFlow and loads the model, the first evaluation predicts.
 TIMEOUT_MS = 240_000
+VIEWPORT = {"width": 1400, "height": 900}
+HEADINGS = {"Upload": "Upload photos", "Evaluation": "Evaluation on FER2013"}
 
 
 def portrait() -> Path:
     faces = Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces")).expanduser()
     return faces / "astronaut.png"
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_for_health(proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
@@ -63,21 +71,51 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(1500)
 
 
+def open_app(page: Page, attempts: int = 5) -> None:
+    """Load the app until its own navigation shows.
+
+    With a ``pages/`` folder beside app.py, Streamlit may serve the first session of a fresh server with
+    its legacy folder navigation (pages listed by file name, app.py not run) before app.py's
+    st.navigation takes over; a reload then gets the real app.
+    """
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for _ in range(attempts):
+        page.goto(URL)
+        page.get_by_text("PrivateTest top-1").first.wait_for(timeout=TIMEOUT_MS)
+        settle(page)
+        if nav.get_by_text("Live webcam", exact=True).count():
+            return
+    sys.exit("the app's navigation never appeared (Streamlit kept its pages/ folder navigation)")
+
+
+def go_to(page: Page, title: str) -> None:
+    """Navigate like a user, through the sidebar (one session, so settings and caches are kept)."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.locator("h1").filter(has_text=HEADINGS[title]).first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+
+
 def shoot(page: Page, name: str) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport to it."""
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], "
+        "[data-testid=\"stAppViewContainer\"], section')).map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(int(height) + 40, VIEWPORT["height"]), 6000)})
+    settle(page)
     path = OUT / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
     print(f"wrote {path.relative_to(REPO)}")
 
 
 def home(page: Page) -> None:
-    page.goto(URL)
-    page.get_by_text("PrivateTest top-1").first.wait_for(timeout=TIMEOUT_MS)
-    settle(page)
+    open_app(page)
     shoot(page, "home")
 
 
 def upload(page: Page) -> None:
-    page.goto(f"{URL}/upload")
+    go_to(page, "Upload")
     page.locator('input[type="file"]').first.set_input_files(str(portrait()))
     page.get_by_text("face found").first.wait_for(timeout=TIMEOUT_MS)
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
@@ -86,14 +124,14 @@ def upload(page: Page) -> None:
 
 
 def evaluation(page: Page) -> None:
-    page.goto(f"{URL}/evaluation")
-    split = page.locator('[data-testid="stSelectbox"]').filter(has_text="Split")
-    split.wait_for(timeout=TIMEOUT_MS)
-    settle(page)
-    split.click()
+    go_to(page, "Evaluation")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Split").click()
     page.get_by_role("option", name="PublicTest", exact=True).click()
     page.get_by_text("on PublicTest from").first.wait_for(timeout=TIMEOUT_MS)
     page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=TIMEOUT_MS)
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=TIMEOUT_MS)
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no red focus ring
+    page.mouse.move(5, VIEWPORT["height"] - 5)
     settle(page)
     shoot(page, "evaluation")
 
@@ -102,6 +140,8 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     if not portrait().is_file():
         sys.exit(f"portrait not found: {portrait()} (set FER_FACES_DIR)")
+    if port_in_use(PORT):
+        sys.exit(f"port {PORT} is busy: stop whatever listens there, or set SCREENSHOTS_PORT to a free port")
     chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "streamlit.log"
@@ -115,11 +155,18 @@ def main() -> int:
             wait_for_health(server, log)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page = browser.new_page(viewport=VIEWPORT)
                 page.set_default_timeout(TIMEOUT_MS)
-                for step in (home, upload, evaluation):
-                    step(page)
-                browser.close()
+                try:
+                    for step in (home, upload, evaluation):
+                        step(page)
+                except Exception:
+                    debug = OUT / "failed.png"
+                    page.screenshot(path=str(debug))
+                    print(f"failed; the page as it was is in {debug.relative_to(REPO)}", file=sys.stderr)
+                    raise
+                finally:
+                    browser.close()
         finally:
             server.terminate()
             try:

@@ -155,6 +155,7 @@ def test_process_returns_annotated_frame_and_stats(classifier, portrait):
     assert stats.probs is not None and abs(float(stats.probs.sum()) - 1.0) < 1e-4
     assert stats.frames == proc.frames_processed == 1
     assert stats.ms > 0
+    assert stats.size == (W, H)
     assert proc.latest_stats() is stats  # kept until a newer frame arrives
 
 

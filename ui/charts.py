@@ -145,7 +145,8 @@ def topk_figure(
             mode="lines+markers+text",
             name="this evaluation",
             text=[f"{v:.1%}" for v in topk],
-            textposition="top left",
+            textposition="top center",
+            cliponaxis=False,
             hovertemplate="top-%{x}: %{y:.2%}<extra></extra>",
         )
     )
@@ -160,8 +161,8 @@ def topk_figure(
                 hovertemplate=f"{reference_name} top-%{{x}}: %{{y:.2%}}<extra></extra>",
             )
         )
-    fig.update_xaxes(title="k", dtick=1, fixedrange=True)
-    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.08], fixedrange=True)
+    fig.update_xaxes(title="k", dtick=1, range=[0.6, 7.4], fixedrange=True)
+    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.1], fixedrange=True)
     _base_layout(fig, None, height)
     fig.update_layout(showlegend=reference is not None, legend={"orientation": "h", "y": -0.25})
     return fig
