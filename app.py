@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import sidebar
+from ui.common import ensure_app_navigation, sidebar
 
+ensure_app_navigation()
 st.set_page_config(page_title="FER2013 emotion dashboard", page_icon="🙂", layout="wide")
 
 sidebar()  # before the page runs, so every page reads the same settings via ui.common.current_settings()

@@ -99,9 +99,12 @@ def source_fingerprint(source: Path) -> str:
         st = source.stat()
         h.update(f"|{st.st_size}|{st.st_mtime_ns}".encode())
     else:
-        for sub in sorted(p for p in source.rglob("*") if p.is_dir()):
-            st = sub.stat()
-            h.update(f"|{sub.relative_to(source)}|{st.st_mtime_ns}|{len(os.listdir(sub))}".encode())
+        # os.walk reads entry types from the directory listing: no stat of the 35,887 faces.
+        for dirpath, dirnames, filenames in os.walk(source):
+            dirnames.sort()
+            st = os.stat(dirpath)
+            rel = os.path.relpath(dirpath, source)
+            h.update(f"|{rel}|{st.st_mtime_ns}|{len(dirnames)}|{len(filenames)}".encode())
     return h.hexdigest()[:16]
 
 

@@ -349,7 +349,11 @@ class LiveProcessor:
         start = self._clock()
         with self._lock:  # a consistent snapshot; the slow part below runs without the lock
             classifier, settings, mirror, overlays, tta = (
-                self._classifier, self._settings, self._mirror, self._overlays, self._tta
+                self._classifier,
+                self._settings,
+                self._mirror,
+                self._overlays,
+                self._tta,
             )
         frame = to_rgb_uint8(rgb)
         # Mirror BEFORE analysis, so boxes and their text are drawn on the image the user sees.

@@ -18,8 +18,10 @@ from fer.data import DatasetError, SplitData, default_data_dir, load_split, read
 from fer.evaluate import Evaluation, evaluate
 from fer.labels import CLASS_NAMES, SPLITS
 from ui.charts import confusion_figure, reliability_figure, topk_figure
-from ui.common import current_settings, load_classifier, model_card
+from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
 from ui.results import digest, enlarge, pct, stored_evaluation
+
+ensure_app_navigation()  # a deep link opened first still gets the app shell
 
 CELL_GALLERY_LIMIT = 40
 MISTAKES_LIMIT = 24
@@ -103,8 +105,12 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
         field = f"top{k}"
         col.metric(f"Top-{k} accuracy", pct(rep[field]), _delta(rep[field], reference, field, same), border=True)
     cols[3].metric(
-        "ECE", pct(rep["ece"]), _delta(rep["ece"], reference, "ece", same), delta_color="inverse",
-        border=True, help="Expected calibration error: mean gap between confidence and accuracy (lower is better).",
+        "ECE",
+        pct(rep["ece"]),
+        _delta(rep["ece"], reference, "ece", same),
+        delta_color="inverse",
+        border=True,
+        help="Expected calibration error: mean gap between confidence and accuracy (lower is better).",
     )
     cols[4].metric("Faces", f"{rep['n']:,}", border=True)
     if reference is not None and not same:
@@ -115,8 +121,9 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
         st.markdown("**Top-k accuracy** — the true emotion among the k most probable")
         ref_topk = reference.get("topk") if reference is not None else None
         ref_name = f"model card ({reference.get('n', '?'):,} faces)" if reference is not None else ""
-        st.plotly_chart(topk_figure(rep["topk"], ref_topk, ref_name), key=f"{key}_topk",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            topk_figure(rep["topk"], ref_topk, ref_name), key=f"{key}_topk", config={"displayModeBar": False}
+        )
     with right:
         st.markdown(f"**Reliability** — ECE {pct(rep['ece'])}; bars on the diagonal are perfectly calibrated")
         st.plotly_chart(reliability_figure(rep["reliability"]), key=f"{key}_rel", config={"displayModeBar": False})
@@ -136,8 +143,9 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
             )
             st.caption("Click a cell to see its faces below.")
         else:
-            st.plotly_chart(confusion_figure(rep["confusion"], normalise), key=f"{key}_confusion",
-                            config={"displayModeBar": False})
+            st.plotly_chart(
+                confusion_figure(rep["confusion"], normalise), key=f"{key}_confusion", config={"displayModeBar": False}
+            )
     with right:
         st.markdown("**Per class**")
         st.dataframe(
@@ -235,7 +243,9 @@ path_text = source_col.text_input(
 split = split_col.selectbox("Split", SPLITS, index=SPLITS.index("PrivateTest"), key="eval_split")
 with st.expander(f"…or upload a fer2013.csv (up to {UPLOAD_LIMIT_MB} MB)"):
     upload = st.file_uploader(
-        "fer2013.csv", type=["csv"], key="eval_csv",
+        "fer2013.csv",
+        type=["csv"],
+        key="eval_csv",
         help=f"Read in memory, never saved. The full Kaggle CSV (~290 MB) exceeds the {UPLOAD_LIMIT_MB} MB upload "
         "limit: give its path above instead.",
     )

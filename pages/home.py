@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_settings, load_classifier, model_card
+from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
 from ui.results import duration, millions, pct, stored_evaluation
+
+ensure_app_navigation()  # a deep link opened first still gets the app shell
 
 st.title("Facial-expression recognition on FER2013")
 st.markdown(

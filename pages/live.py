@@ -17,7 +17,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from fer.labels import CLASS_NAMES
 from fer.live import LiveProcessor, parse_ice_servers
 from ui.charts import timeline_figure
-from ui.common import current_settings, load_classifier
+from ui.common import current_settings, ensure_app_navigation, load_classifier
+
+ensure_app_navigation()  # a deep link opened first still gets the app shell
 
 PROCESSOR_KEY = "live_processor"
 ICE_ENV = "FER_ICE_SERVERS"

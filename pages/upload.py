@@ -17,7 +17,7 @@ from fer.labels import CLASS_NAMES
 from fer.pipeline import FaceResult, overall_mood
 from fer.saliency import saliency_overlay
 from ui.charts import probability_bars
-from ui.common import current_settings, load_classifier
+from ui.common import current_settings, ensure_app_navigation, load_classifier
 from ui.results import (
     ImageResult,
     analyse_bytes,
@@ -29,6 +29,8 @@ from ui.results import (
     results_csv,
     results_json,
 )
+
+ensure_app_navigation()  # a deep link opened first still gets the app shell
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
@@ -88,8 +90,9 @@ def show_faces(result: ImageResult, key: str, classifier: Classifier, model_key:
     st.dataframe(
         faces_table(faces),
         hide_index=True,
-        column_config={"confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0.0,
-                                                                      max_value=1.0)},
+        column_config={
+            "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0.0, max_value=1.0)
+        },
     )
     with st.expander(f"All {len(faces)} crops", expanded=False):
         st.image(
@@ -98,7 +101,9 @@ def show_faces(result: ImageResult, key: str, classifier: Classifier, model_key:
             width=96,
         )
     number = st.selectbox(
-        "Details for face", range(1, len(faces) + 1), key=f"{key}_pick",
+        "Details for face",
+        range(1, len(faces) + 1),
+        key=f"{key}_pick",
         format_func=lambda i: f"#{i}: {faces[i - 1].label} ({faces[i - 1].confidence:.0%})",
     )
     show_face(faces[number - 1], number, f"{key}_f{number}", classifier, model_key)
@@ -146,8 +151,7 @@ def show_image(index: int, name: str, data: bytes, classifier: Classifier, model
                 mood = overall_mood(result.faces)
                 top = int(np.argmax(mood))
                 st.markdown(f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}, averaged over {count} faces)")
-                st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood",
-                                config={"displayModeBar": False})
+                st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
             st.download_button(
                 "Annotated image (PNG)",
                 data=partial(annotated_png, data, name, result.faces),
@@ -186,7 +190,21 @@ results = [show_image(i, f.name, f.getvalue(), classifier, model_key) for i, f i
 st.subheader("Download all results", anchor=False)
 st.caption("Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes and probabilities.")
 csv_col, json_col, _ = st.columns([1, 1, 3])
-csv_col.download_button("Results (CSV)", results_csv(results), "fer_results.csv", "text/csv", key="dl_csv",
-                        on_click="ignore", icon=":material/table:")
-json_col.download_button("Results (JSON)", results_json(results), "fer_results.json", "application/json",
-                         key="dl_json", on_click="ignore", icon=":material/data_object:")
+csv_col.download_button(
+    "Results (CSV)",
+    results_csv(results),
+    "fer_results.csv",
+    "text/csv",
+    key="dl_csv",
+    on_click="ignore",
+    icon=":material/table:",
+)
+json_col.download_button(
+    "Results (JSON)",
+    results_json(results),
+    "fer_results.json",
+    "application/json",
+    key="dl_json",
+    on_click="ignore",
+    icon=":material/data_object:",
+)

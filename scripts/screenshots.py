@@ -98,8 +98,8 @@ def go_to(page: Page, title: str) -> None:
 def shoot(page: Page, name: str) -> None:
     """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport to it."""
     height = page.evaluate(
-        "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], "
-        "[data-testid=\"stAppViewContainer\"], section')).map(e => e.scrollHeight))"
+        '() => Math.max(...Array.from(document.querySelectorAll(\'[data-testid="stMain"], '
+        '[data-testid="stAppViewContainer"], section\')).map(e => e.scrollHeight))'
     )
     page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(int(height) + 40, VIEWPORT["height"]), 6000)})
     settle(page)
@@ -147,9 +147,22 @@ def main() -> int:
         log = Path(tmp) / "streamlit.log"
         with open(log, "w") as log_file:
             server = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(PORT),
-                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.port",
+                    str(PORT),
+                    "--server.headless",
+                    "true",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                cwd=REPO,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
         try:
             wait_for_health(server, log)

@@ -29,11 +29,13 @@ def moving_portrait(
         scale = base * (1.0 + zoom * math.sin(phase))
         cx = width / 2.0 + pan_px * math.sin(phase + math.pi / 3)
         cy = height / 2.0 + 0.3 * pan_px * math.cos(phase)
-        matrix = np.array(
-            [[scale, 0.0, cx - scale * src_w / 2.0], [0.0, scale, cy - scale * src_h / 2.0]], np.float32
-        )
+        matrix = np.array([[scale, 0.0, cx - scale * src_w / 2.0], [0.0, scale, cy - scale * src_h / 2.0]], np.float32)
         yield cv2.warpAffine(
-            rgb, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+            rgb,
+            matrix,
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
             borderValue=(BACKGROUND, BACKGROUND, BACKGROUND),
         )
 

@@ -19,11 +19,23 @@ from fer.labels import CLASS_NAMES, FACE_SIZE, NUM_CLASSES, SPLITS
 #: Faces per split and class, from the dataset's README (identical in fer2013.csv and the image folders).
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "Training": {
-        "angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "sad": 4830, "surprise": 3171, "neutral": 4965,
+        "angry": 3995,
+        "disgust": 436,
+        "fear": 4097,
+        "happy": 7215,
+        "sad": 4830,
+        "surprise": 3171,
+        "neutral": 4965,
     },
     "PublicTest": {"angry": 467, "disgust": 56, "fear": 496, "happy": 895, "sad": 653, "surprise": 415, "neutral": 607},
     "PrivateTest": {
-        "angry": 491, "disgust": 55, "fear": 528, "happy": 879, "sad": 594, "surprise": 416, "neutral": 626,
+        "angry": 491,
+        "disgust": 55,
+        "fear": 528,
+        "happy": 879,
+        "sad": 594,
+        "surprise": 416,
+        "neutral": 626,
     },
 }
 EXPECTED_TOTALS = {"Training": 28709, "PublicTest": 3589, "PrivateTest": 3589}

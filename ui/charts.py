@@ -206,7 +206,11 @@ def reliability_figure(reliability: Any, height: int = 360) -> go.Figure:
     )
     fig.add_trace(
         go.Scatter(
-            x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration", line={"dash": "dash", "color": "grey"},
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="perfect calibration",
+            line={"dash": "dash", "color": "grey"},
             hoverinfo="skip",
         )
     )

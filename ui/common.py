@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card
 from fer.detection import DetectorSettings
@@ -25,6 +26,19 @@ class Settings:
     tta: bool | None = None  # None: the model card's default
 
 
+def ensure_app_navigation() -> None:
+    """Make a deep link (``/upload``) opened before anyone opened ``/`` run through ``app.py``.
+
+    Until ``st.navigation`` has run once in the server process, Streamlit treats a folder named
+    ``pages/`` beside the entry point as a legacy multipage app and runs the page script alone: no
+    sidebar settings, file-name navigation, narrow layout. Switching that mode off and rerunning lands
+    on the same page (both modes hash the same URL path), now inside ``app.py``'s navigation.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @st.cache_resource(show_spinner="Loading the emotion model…", max_entries=4)
 def _load_classifier(name: str) -> Classifier:
     return Classifier.load(MODELS_DIR / name)
@@ -37,7 +51,9 @@ def load_classifier(name: str | None = None) -> Classifier | None:
         return _load_classifier(name)
     except ModelError as exc:
         st.error(f"**The model '{name}' cannot be used.** {exc}", icon="🚫")
-        st.info("Pick another model in the sidebar, or retrain it: `python -m fer.train --data PATH --out models/NAME`.")
+        st.info(
+            "Pick another model in the sidebar, or retrain it: `python -m fer.train --data PATH --out models/NAME`."
+        )
         return None
 
 
@@ -68,7 +84,12 @@ def sidebar() -> Settings:
             help="Higher finds more faces (and more false boxes): it lowers the Haar cascade's min neighbours.",
         )
         min_size = st.slider(
-            "Min face size (px)", 20, 300, DetectorSettings().min_size, step=5, key="min_face_size",
+            "Min face size (px)",
+            20,
+            300,
+            DetectorSettings().min_size,
+            step=5,
+            key="min_face_size",
             help="Faces smaller than this (in the original image) are ignored.",
         )
         card = model_card(name) or {}

@@ -131,8 +131,17 @@ def results_csv(results: Iterable[ImageResult]) -> str:
         for i, face in enumerate(entry["faces"], 1):
             x, y, w, h = face["box"]
             writer.writerow(
-                {"path": entry["path"], "face": i, "x": x, "y": y, "w": w, "h": h, "label": face["label"],
-                 "confidence": face["confidence"], **face["probs"]}
+                {
+                    "path": entry["path"],
+                    "face": i,
+                    "x": x,
+                    "y": y,
+                    "w": w,
+                    "h": h,
+                    "label": face["label"],
+                    "confidence": face["confidence"],
+                    **face["probs"],
+                }
             )
     return out.getvalue()
 
