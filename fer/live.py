@@ -30,7 +30,6 @@ from fer.detection import (
     DUPLICATE_IOU,
     Box,
     DetectorSettings,
-    crop_face,
     detect_faces,
     detect_raw,
     frame_box,
@@ -38,7 +37,7 @@ from fer.detection import (
 )
 from fer.imageio import to_rgb_uint8
 from fer.labels import CLASS_NAMES
-from fer.pipeline import FaceResult, annotate
+from fer.pipeline import FaceResult, annotate, classify_boxes
 
 #: Two boxes in consecutive frames overlapping more than this (IoU) are the same face.
 TRACK_IOU = 0.3
@@ -361,11 +360,7 @@ class LiveProcessor:
             frame = cv2.flip(frame, 1)
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         boxes = self._find_faces(gray, settings, start)
-        faces: list[FaceResult] = []
-        if boxes:
-            crops = np.stack([crop_face(gray, box) for box in boxes])
-            probs = classifier.predict_proba(crops, tta=tta)
-            faces = [FaceResult(box, p, c) for box, p, c in zip(boxes, probs, crops)]
+        faces = classify_boxes(gray, boxes, classifier, tta=tta)
         with self._lock:
             faces = self._tracker.update(faces)
         out = annotate(frame, faces) if overlays and faces else frame

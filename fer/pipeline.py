@@ -76,9 +76,16 @@ def analyze(
     """
     rgb = to_rgb_uint8(image)
     boxes = [whole_image_box(rgb.shape)] if whole_face else detect_faces(rgb, settings or DetectorSettings())
+    return classify_boxes(rgb, boxes, classifier, tta=tta)
+
+
+def classify_boxes(
+    image: np.ndarray, boxes: list[Box], classifier: Classifier, *, tta: bool | None = None
+) -> list[FaceResult]:
+    """Crop each box as FER2013 was preprocessed and classify all of them in one batch."""
     if not boxes:
         return []
-    crops = np.stack([crop_face(rgb, box) for box in boxes])
+    crops = np.stack([crop_face(image, box) for box in boxes])
     probs = classifier.predict_proba(crops, tta=tta)
     return [FaceResult(box, p, c) for box, p, c in zip(boxes, probs, crops)]
 

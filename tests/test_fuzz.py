@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from images import encode
 from PIL import Image
 
 from fer.detection import detect_faces
@@ -32,9 +32,7 @@ def _seed_files() -> dict[str, bytes]:
         ("BMP", rgb, {}),
         ("TIFF", rgb, {}),
     ]:
-        buffer = io.BytesIO()
-        image.save(buffer, fmt.split("-")[0], **options)
-        files[fmt] = buffer.getvalue()
+        files[fmt] = encode(image, fmt.split("-")[0], **options)
     return files
 
 

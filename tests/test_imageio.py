@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from images import encode, gradient, png_bytes
 from PIL import Image, ImageFile
 
 from fer import imageio
@@ -19,32 +18,6 @@ from fer.imageio import MAX_PIXELS, MAX_SIDE, ImageDecodeError, decode_image, to
 @pytest.fixture(scope="module")
 def portrait(astronaut_path: Path) -> Image.Image:
     return Image.open(astronaut_path).convert("RGB")
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def png_bytes(width: int, height: int, row: bytes, bit_depth: int = 1, color_type: int = 0) -> bytes:
-    """A real PNG of any size whose rows all equal ``row``, streamed through zlib in O(row) memory."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-    compressor = zlib.compressobj(9)
-    line = b"\x00" + row  # filter type 0
-    body = b"".join(compressor.compress(line) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
-
-
-def gradient(width: int = 64, height: int = 48) -> Image.Image:
-    x = np.linspace(0, 255, width, dtype=np.uint8)
-    y = np.linspace(0, 255, height, dtype=np.uint8)
-    rgb = np.stack(np.broadcast_arrays(x[None, :], y[:, None], np.full((height, width), 90, np.uint8)), axis=2)
-    return Image.fromarray(np.ascontiguousarray(rgb))
 
 
 # ------------------------------------------------------------------------------------ refused inputs
