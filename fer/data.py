@@ -99,13 +99,35 @@ def source_fingerprint(source: Path) -> str:
         st = source.stat()
         h.update(f"|{st.st_size}|{st.st_mtime_ns}".encode())
     else:
-        # os.walk reads entry types from the directory listing: no stat of the 35,887 faces.
-        for dirpath, dirnames, filenames in os.walk(source):
-            dirnames.sort()
-            st = os.stat(dirpath)
-            rel = os.path.relpath(dirpath, source)
-            h.update(f"|{rel}|{st.st_mtime_ns}|{len(dirnames)}|{len(filenames)}".encode())
+        # Only the folders load_split reads (the root, train/ and test/, their class folders), in os.walk's
+        # order: a wrong path (a home folder, "/") costs a few stats instead of a walk of everything
+        # beneath it, and no deep tree can exhaust the stack. Entry types come from the directory
+        # listing: no stat of the 35,887 faces.
+        for folder in _layout_folders(source):
+            try:
+                with os.scandir(folder) as entries:
+                    is_dir = [entry.is_dir() for entry in entries]
+                st = os.stat(folder)
+            except OSError:
+                continue  # unreadable: load_split says so when it gets there
+            rel = os.path.relpath(folder, source)
+            h.update(f"|{rel}|{st.st_mtime_ns}|{sum(is_dir)}|{len(is_dir) - sum(is_dir)}".encode())
     return h.hexdigest()[:16]
+
+
+def _layout_folders(root: Path) -> list[Path]:
+    """``root``, its split folders and their class folders: FER2013's image-folder layout, nothing deeper."""
+    folders = [root]
+    for name in sorted(set(_SPLIT_DIRS.values())):
+        split_dir = root / name
+        if not split_dir.is_dir():
+            continue
+        folders.append(split_dir)
+        try:
+            folders.extend(sorted(p for p in split_dir.iterdir() if p.is_dir()))
+        except OSError:
+            pass
+    return folders
 
 
 def _content_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
