@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.app_server import CHROMIUM_ARGS, chromium_path, running_app  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots"
 PORT = int(os.environ.get("SCREENSHOTS_PORT", "8599"))  # another port if 8599 is taken
-URL = f"http://localhost:{PORT}"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+URL = f"http://127.0.0.1:{PORT}"
 #: Generous: the first page load imports TensorFlow and loads the model, the first evaluation predicts.
 TIMEOUT_MS = 240_000
 VIEWPORT = {"width": 1400, "height": 900}
@@ -47,22 +38,6 @@ def portrait() -> Path:
 def port_in_use(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for_health(proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
-    """Poll /_stcore/health until the server answers; fail with its log if it dies or never answers."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{URL}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    sys.exit(f"streamlit did not become healthy in {seconds:.0f} s:\n{log.read_text()}")
 
 
 def settle(page: Page) -> None:
@@ -142,50 +117,21 @@ def main() -> int:
         sys.exit(f"portrait not found: {portrait()} (set FER_FACES_DIR)")
     if port_in_use(PORT):
         sys.exit(f"port {PORT} is busy: stop whatever listens there, or set SCREENSHOTS_PORT to a free port")
-    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "streamlit.log"
-        with open(log, "w") as log_file:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.port",
-                    str(PORT),
-                    "--server.headless",
-                    "true",
-                    "--browser.gatherUsageStats",
-                    "false",
-                ],
-                cwd=REPO,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_for_health(server, log)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport=VIEWPORT)
-                page.set_default_timeout(TIMEOUT_MS)
-                try:
-                    for step in (home, upload, evaluation):
-                        step(page)
-                except Exception:
-                    debug = OUT / "failed.png"
-                    page.screenshot(path=str(debug))
-                    print(f"failed; the page as it was is in {debug.relative_to(REPO)}", file=sys.stderr)
-                    raise
-                finally:
-                    browser.close()
-        finally:
-            server.terminate()
+    with tempfile.TemporaryDirectory() as tmp, running_app(PORT, Path(tmp) / "streamlit.log", timeout_s=240):
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(TIMEOUT_MS)
             try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+                for step in (home, upload, evaluation):
+                    step(page)
+            except Exception:
+                debug = OUT / "failed.png"
+                page.screenshot(path=str(debug))
+                print(f"failed; the page as it was is in {debug.relative_to(REPO)}", file=sys.stderr)
+                raise
+            finally:
+                browser.close()
     return 0
 
 

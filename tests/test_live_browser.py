@@ -20,22 +20,21 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from fer.labels import CLASS_NAMES
+from scripts.app_server import CHROMIUM_ARGS, AppServerError, chromium_path, running_app
 
 pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SCREENSHOT_DOCS = REPO_ROOT / "docs" / "screenshots" / "live.png"
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_PATH = chromium_path()
 START_TIMEOUT_S = 90  # app start (imports TensorFlow) on a loaded 2-core machine
 FRAMES_TIMEOUT_S = 60  # START -> frames processed
 FPS_SAMPLE_S = 15  # how long the processed FPS is watched once frames flow
@@ -103,46 +102,12 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, loopback_candidate: None) -> Iterator[str]:
     """``streamlit run app.py`` on a free port; yields its URL and stops it afterwards."""
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FER_ICE_SERVERS": ""}  # offline: no STUN/TURN
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        # A full gc.collect(2) after every script run (Streamlit's default) scans TensorFlow's millions
-        # of objects while holding the GIL: with the page refreshing 4x a second it stalls the video
-        # thread (measured here: processed FPS 3-8 with it, ~25 without).
-        "--runner.postScriptGC", "false",
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        with running_app(_free_port(), log_path, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as url:
+            yield url  # FER_ICE_SERVERS empty: offline, no STUN/TURN
+    except AppServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -154,13 +119,7 @@ def browser(chromium: str, fake_camera: Path):
             executable_path=chromium,
             headless=True,
             args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_ARGS,
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-video-capture={fake_camera}",

@@ -1,0 +1,79 @@
+"""Run the dashboard in a subprocess for browser automation (screenshots, the live-page browser test).
+
+One place for the ``streamlit run`` command line, the wait for ``/_stcore/health`` and the Chromium flags
+that work on a machine with no outside network.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: Headless Chromium without sandbox, GPU, or any call home (background networking, updates, sync).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class AppServerError(RuntimeError):
+    """The app did not start; the message ends with the tail of its log."""
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (``CHROMIUM_PATH`` overrides); Playwright never downloads a browser here."""
+    return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@contextmanager
+def running_app(port: int, log_path: Path, *, timeout_s: float = 120, env: dict | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on 127.0.0.1:``port``; yields the base URL once healthy, stops it after."""
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=log, stderr=log
+        )
+    try:
+        _wait_healthy(proc, url, log_path, timeout_s)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _wait_healthy(proc: subprocess.Popen, url: str, log_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AppServerError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AppServerError(f"streamlit not healthy after {timeout_s:.0f} s:\n{log_path.read_text()[-4000:]}")
