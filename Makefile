@@ -26,7 +26,7 @@ help:
 	@echo "make test         run the test suite (pytest)"
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
-	@echo "make train        train models/fer_cnn on FER2013_DIR=$(FER2013_DIR) (CPU recipe, ~65 min on 2 cores)"
+	@echo "make train        train models/fer_cnn on FER2013_DIR=$(FER2013_DIR) (CPU recipe, ~80-90 min on 2 cores)"
 	@echo "make screenshots  regenerate the README screenshots"
 
 $(BIN)/python:

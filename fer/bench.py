@@ -35,7 +35,10 @@ def astronaut_path() -> Path:
 
 def webcam_frame(width: int = 640, height: int = 480) -> np.ndarray:
     """A 640x480 RGB frame with the portrait centred on grey, like a webcam view of one person."""
-    portrait = cv2.cvtColor(cv2.imread(str(astronaut_path()), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(astronaut_path()), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"benchmark portrait not found: {astronaut_path()} (set FER_FACES_DIR)")
+    portrait = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     side = min(width, height)
     portrait = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_AREA)
     frame = np.full((height, width, 3), 128, np.uint8)

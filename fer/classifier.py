@@ -13,7 +13,6 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -57,7 +56,7 @@ def read_card(card_path: Path) -> dict:
         raise ModelError(f"{card_path}: unreadable model card ({exc})") from None
     if not isinstance(card, dict) or "class_names" not in card or "input" not in card:
         raise ModelError(f"{card_path}: not a model card (needs 'class_names' and 'input')")
-    if tuple(card["class_names"]) != CLASS_NAMES:
+    if not isinstance(card["class_names"], list) or tuple(card["class_names"]) != CLASS_NAMES:
         raise ModelError(
             f"{card_path}: classes {card['class_names']} differ from FER2013's {list(CLASS_NAMES)}; "
             "this app only serves FER2013-order models"
@@ -96,6 +95,7 @@ class Classifier:
         self.sha256 = hashlib.sha256(tflite_bytes).hexdigest()
         self._local = threading.local()
         self._keras_lock = threading.Lock()
+        self._keras = None
         self._check_against_card()
         self.logits(np.zeros((1, FACE_SIZE, FACE_SIZE), np.uint8))  # warm-up: allocate and run once
 
@@ -193,13 +193,15 @@ class Classifier:
         return softmax(self.logits(faces, tta), temperature)
 
     # ------------------------------------------------------------------ Keras model (saliency)
-    @cached_property
+    @property
     def keras_model(self):  # noqa: ANN201 - keras.Model, imported lazily
-        """The float Keras model, loaded on first use (only saliency needs gradients)."""
+        """The float Keras model, loaded once on first use (only saliency needs gradients)."""
         with self._keras_lock:
-            if self.keras_path is None:
-                raise ModelError(f"{self.name}: no .keras file beside the model, so no saliency")
-            return _load_keras(self.keras_path)
+            if self._keras is None:
+                if self.keras_path is None:
+                    raise ModelError(f"{self.name}: no .keras file beside the model, so no saliency")
+                self._keras = _load_keras(self.keras_path)
+            return self._keras
 
 
 def _load_keras(path: Path):  # noqa: ANN202
@@ -214,20 +216,9 @@ def _load_keras(path: Path):  # noqa: ANN202
 #: The models shipped with the app; every ``NAME.json`` card here with its weights is a choice in the UI.
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "fer_cnn"
-_shared: dict[str, Classifier] = {}
-_shared_lock = threading.Lock()
 
 
 def list_models(models_dir: Path = MODELS_DIR) -> list[str]:
     """Names of the models in ``models_dir`` that have a card, the default first."""
     names = sorted(p.stem for p in models_dir.glob("*.json") if not p.name.startswith("."))
     return sorted(names, key=lambda n: n != DEFAULT_MODEL)
-
-
-def shared_classifier(name: str = DEFAULT_MODEL, models_dir: Path = MODELS_DIR) -> Classifier:
-    """One loaded classifier per model for the whole process (pages, CLI and webcam threads)."""
-    key = str(models_dir / name)
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = Classifier.load(models_dir / name)
-        return _shared[key]

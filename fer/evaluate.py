@@ -46,15 +46,24 @@ def cache_key(classifier: Classifier, data: SplitData, tta: bool) -> str:
 
 
 def predict_split(
-    classifier: Classifier, data: SplitData, tta: bool = False, progress: Progress | None = None
+    classifier: Classifier,
+    data: SplitData,
+    tta: bool = False,
+    progress: Progress | None = None,
+    *,
+    persist: bool = True,
 ) -> np.ndarray:
-    """Calibrated probabilities for every face of ``data``, from the cache when possible."""
+    """Calibrated probabilities for every face of ``data``, from the cache when possible.
+
+    ``persist=False`` keeps the results in memory only: for data a user uploaded, nothing derived from
+    it may reach the disk.
+    """
     key = cache_key(classifier, data, tta)
     with _lock:
         if key in _memory:
             return _memory[key]
     path = cache_dir() / "eval" / f"{key}.npz"
-    probs = _read_cached(path, len(data))
+    probs = _read_cached(path, len(data)) if persist else None
     if probs is None:
         parts = []
         for start in range(0, len(data), _CHUNK):
@@ -62,7 +71,8 @@ def predict_split(
             if progress:
                 progress(min(start + _CHUNK, len(data)), len(data))
         probs = np.concatenate(parts) if parts else np.zeros((0, len(classifier.class_names)), np.float32)
-        _write_cached(path, probs)
+        if persist:
+            _write_cached(path, probs)
     elif progress:
         progress(len(data), len(data))
     with _lock:
@@ -71,10 +81,15 @@ def predict_split(
 
 
 def evaluate(
-    classifier: Classifier, data: SplitData, tta: bool = False, progress: Progress | None = None
+    classifier: Classifier,
+    data: SplitData,
+    tta: bool = False,
+    progress: Progress | None = None,
+    *,
+    persist: bool = True,
 ) -> Evaluation:
     """Top-k, per-class metrics, confusion matrix and calibration of ``classifier`` on one split."""
-    probs = predict_split(classifier, data, tta, progress)
+    probs = predict_split(classifier, data, tta, progress, persist=persist)
     return Evaluation(report(data.split, data.labels, probs), probs, data, tta)
 
 

@@ -13,7 +13,6 @@ import numpy as np
 from fer.classifier import Classifier
 from fer.labels import FACE_SIZE
 
-_grad_models: dict[int, object] = {}
 _lock = threading.Lock()
 
 
@@ -21,13 +20,13 @@ def _grad_model(classifier: Classifier):  # noqa: ANN202 - keras.Model
     """A model returning (last conv feature map, logits), built once per classifier."""
     import keras
 
-    with _lock:
-        cached = _grad_models.get(id(classifier))
+    with _lock:  # stored on the classifier: it lives and dies with the model it explains
+        cached = getattr(classifier, "_grad_cam_model", None)
         if cached is None:
             model = classifier.keras_model
             last_conv = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][-1]
             cached = keras.Model(model.inputs, [last_conv.output, model.outputs[0]])
-            _grad_models[id(classifier)] = cached
+            classifier._grad_cam_model = cached
     return cached
 
 

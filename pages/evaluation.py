@@ -79,11 +79,18 @@ def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitD
     return _load_path(str(path), split, _fingerprint(str(path)))
 
 
-def run_evaluation(classifier: Classifier, data: SplitData, tta: bool) -> Evaluation:
-    """``fer.evaluate`` with a progress bar (instant when its cache already holds this split)."""
+def run_evaluation(classifier: Classifier, data: SplitData, tta: bool, persist: bool) -> Evaluation:
+    """``fer.evaluate`` with a progress bar (instant when its cache already holds this split).
+
+    ``persist`` is False for an uploaded CSV: its predictions stay in memory, never in the disk cache.
+    """
     bar = st.progress(0.0, text=f"Predicting {len(data):,} faces…")
     ev = evaluate(
-        classifier, data, tta, progress=lambda done, total: bar.progress(done / total, f"Predicted {done:,}/{total:,}")
+        classifier,
+        data,
+        tta,
+        progress=lambda done, total: bar.progress(done / total, f"Predicted {done:,}/{total:,}"),
+        persist=persist,
     )
     bar.empty()
     return ev
@@ -255,7 +262,7 @@ if split == "Training":
 data: SplitData | None = None
 try:
     data = load_data(path_text, upload, split)
-except DatasetError as exc:
+except (DatasetError, OSError) as exc:  # OSError: unreadable folders/files, e.g. permissions
     st.error(f"**This data cannot be used.** {exc}", icon="🚫")
 
 if data is None:
@@ -263,7 +270,7 @@ if data is None:
     show_stored(card, split, tta)
     st.stop()
 
-evaluation = run_evaluation(classifier, data, tta)
+evaluation = run_evaluation(classifier, data, tta, persist=upload is None)
 st.caption(
     f"`{classifier.name}` on {data.split} from `{data.source}`: {len(data):,} faces, mirror TTA "
     f"{'on' if tta else 'off'} (sidebar). Same numbers as `python -m fer evaluate --split {data.split}`."

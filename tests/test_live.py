@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.classifier import ModelError, shared_classifier
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
 from fer.detection import detect_faces, iou
 from fer.labels import CLASS_NAMES
 from fer.live import FaceTracker, LiveProcessor, LiveStats, parse_ice_servers
@@ -25,7 +25,7 @@ W, H = 640, 480
 @pytest.fixture(scope="module")
 def classifier():
     try:
-        return shared_classifier()
+        return Classifier.load(MODELS_DIR / DEFAULT_MODEL)
     except ModelError as exc:
         if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
             pytest.fail(f"the shipped model cannot be loaded on CI: {exc}", pytrace=False)

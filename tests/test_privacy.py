@@ -394,3 +394,15 @@ def test_no_public_stun_or_turn_server_in_the_sources(repo_root: Path) -> None:
             assert name not in text, f"{path}: mentions {name}"
     assert hosts == {}
     assert ICE_URL.search("x = 'stun:stun.l.google.com:19302'")  # the pattern does catch the usual default
+
+
+def test_evaluating_uploaded_data_writes_no_cache(classifier, public_test, isolated_cache: Path) -> None:
+    """An uploaded CSV's predictions stay in memory: ``persist=False`` leaves the disk cache untouched."""
+    from fer.evaluate import evaluate
+
+    subset = public_test.subset(300, seed=7)
+    evaluate(classifier, subset, tta=False, persist=False)
+    assert not any(isolated_cache.rglob("*")), "nothing may be written for uploaded data"
+    # the default (data read from disk) does write its cache, so the check above can fail
+    evaluate(classifier, public_test.subset(300, seed=8), tta=False)
+    assert any(isolated_cache.rglob("*.npz"))

@@ -96,7 +96,7 @@ def sidebar() -> Settings:
         tta = st.toggle(
             "Mirror test-time augmentation",
             value=bool(card.get("default_tta", False)),
-            key="tta",
+            key=f"tta_{name}",  # a new model starts from its own card's default
             help="Average the prediction of the face and its mirror image: a little more accurate, twice the work.",
         )
         st.caption("Everything runs on this computer: no image leaves it.")
