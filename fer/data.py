@@ -53,7 +53,7 @@ class SplitData:
             return self
         idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:limit])
         return replace(
-            self, images=self.images[idx], labels=self.labels[idx], fingerprint=f"{self.fingerprint}:{limit}"
+            self, images=self.images[idx], labels=self.labels[idx], fingerprint=f"{self.fingerprint}:{limit}:{seed}"
         )
 
     def class_counts(self) -> dict[str, int]:
