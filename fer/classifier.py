@@ -113,7 +113,14 @@ class Classifier:
             data = keras_to_tflite(_load_keras(keras_path))
         else:
             raise ModelError(f"{keras_path}: model file missing; train one with `python -m fer.train`")
-        return cls(data, card, keras_path if keras_path.exists() else None, name=keras_path.stem)
+        classifier = cls(data, card, keras_path if keras_path.exists() else None, name=keras_path.stem)
+        expected = card.get("runtime", {}).get("files", {}).get("tflite", {}).get("sha256")
+        if tflite_path.exists() and expected and classifier.sha256 != expected:
+            raise ModelError(
+                f"{tflite_path}: not the weights its card describes (sha256 differs); delete it to rebuild from "
+                f"{keras_path.name}, or retrain to write a matching card"
+            )
+        return classifier
 
     def _check_against_card(self) -> None:
         slot = self._slot(1)

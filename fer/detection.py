@@ -73,9 +73,7 @@ def detect_faces(image: np.ndarray, settings: DetectorSettings = DetectorSetting
     """Find frontal faces; returns square, margin-framed boxes inside the image, largest first."""
     gray = to_gray_uint8(image)
     raw = detect_raw(gray, settings)
-    boxes = [frame_box(box, gray.shape, settings.margin) for box in raw]
-    boxes.sort(key=lambda b: (-b[2] * b[3], b[1], b[0]))
-    return _drop_duplicates(boxes)
+    return order_boxes([frame_box(box, gray.shape, settings.margin) for box in raw])
 
 
 def detect_raw(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
@@ -180,10 +178,10 @@ def _unscale(box: Box, scale: float) -> Box:
     return round(x / scale), round(y / scale), round(w / scale), round(h / scale)
 
 
-def _drop_duplicates(boxes: list[Box]) -> list[Box]:
-    """Greedy suppression of near-duplicate boxes (IoU > 0.5), keeping the larger (earlier) one."""
+def order_boxes(boxes: list[Box]) -> list[Box]:
+    """Largest first (then top-to-bottom, left-to-right); near-duplicates (IoU > 0.5) kept once."""
     kept: list[Box] = []
-    for box in boxes:
+    for box in sorted(boxes, key=lambda b: (-b[2] * b[3], b[1], b[0])):
         if all(iou(box, other) <= DUPLICATE_IOU for other in kept):
             kept.append(box)
     return kept

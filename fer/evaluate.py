@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from fer.metrics import Report, report
 
 Progress = Callable[[int, int], None]
 _CHUNK = 512
-_memory: dict[str, np.ndarray] = {}
+_MEMORY_ENTRIES = 16  # model x split x TTA combinations kept in memory (the disk cache holds the rest)
+_memory: OrderedDict[str, np.ndarray] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -61,6 +63,7 @@ def predict_split(
     key = cache_key(classifier, data, tta)
     with _lock:
         if key in _memory:
+            _memory.move_to_end(key)
             return _memory[key]
     path = cache_dir() / "eval" / f"{key}.npz"
     probs = _read_cached(path, len(data)) if persist else None
@@ -77,6 +80,8 @@ def predict_split(
         progress(len(data), len(data))
     with _lock:
         _memory[key] = probs
+        while len(_memory) > _MEMORY_ENTRIES:
+            _memory.popitem(last=False)
     return probs
 
 

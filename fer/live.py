@@ -27,13 +27,13 @@ import numpy as np
 from fer.classifier import Classifier
 from fer.detection import (
     CASCADE_WINDOW,
-    DUPLICATE_IOU,
     Box,
     DetectorSettings,
     detect_faces,
     detect_raw,
     frame_box,
     iou,
+    order_boxes,
 )
 from fer.imageio import to_rgb_uint8
 from fer.labels import CLASS_NAMES
@@ -234,12 +234,7 @@ def _follow(gray: np.ndarray, previous: Sequence[Box], settings: DetectorSetting
             best = max(hits, key=lambda b, prev=(x, y, w, h): iou(b, prev))
             if iou(best, (x, y, w, h)) > 0:
                 found.append(best)
-    found.sort(key=lambda b: (-b[2] * b[3], b[1], b[0]))
-    kept: list[Box] = []
-    for box in found:  # two followed faces that converged on one face: keep it once
-        if all(iou(box, other) <= DUPLICATE_IOU for other in kept):
-            kept.append(box)
-    return kept
+    return order_boxes(found)  # two followed faces that converged on one face are kept once
 
 
 # ----------------------------------------------------------------------------- the per-tab processor

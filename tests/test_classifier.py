@@ -144,3 +144,13 @@ def test_keras_only_model_is_converted_at_load(model_stem: Path, tmp_path: Path,
     rebuilt = Classifier.load(stem)
     faces = public_test.images[:200]
     assert (rebuilt.logits(faces).argmax(1) == shipped.logits(faces).argmax(1)).mean() > 0.99
+
+
+def test_tflite_that_is_not_the_cards(model_stem: Path, tmp_path: Path) -> None:
+    """A stale .tflite beside a retrained card is refused rather than served with the wrong figures."""
+    stem = _copy_model(model_stem, tmp_path, ".tflite")
+    card = json.loads(model_stem.with_suffix(".json").read_text())
+    card["runtime"]["files"]["tflite"]["sha256"] = "0" * 64
+    stem.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="not the weights its card describes"):
+        Classifier.load(stem)

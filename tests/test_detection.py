@@ -180,9 +180,9 @@ def test_iou() -> None:
     assert iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0
 
 
-def test_near_duplicate_boxes_are_merged() -> None:
-    boxes = [(0, 0, 100, 100), (5, 5, 96, 96), (300, 300, 50, 50)]
-    assert detection._drop_duplicates(boxes) == [(0, 0, 100, 100), (300, 300, 50, 50)]
+def test_near_duplicate_boxes_are_merged_and_ordered_largest_first() -> None:
+    boxes = [(300, 300, 50, 50), (5, 5, 96, 96), (0, 0, 100, 100)]
+    assert detection.order_boxes(boxes) == [(0, 0, 100, 100), (300, 300, 50, 50)]
 
 
 def test_invalid_settings_are_rejected() -> None:
