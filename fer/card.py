@@ -19,7 +19,7 @@ from fer.classifier import Classifier, file_sha256, keras_to_tflite
 from fer.data import load_split
 from fer.labels import CLASS_NAMES, FACE_SIZE, SPLITS
 from fer.metrics import fit_temperature, reliability, report, softmax
-from fer.model import count_macs
+from fer.model import Recipe, build_model, count_macs
 
 INPUT_SPEC = {
     "shape": [FACE_SIZE, FACE_SIZE, 1],
@@ -38,10 +38,20 @@ def _split_report(split: str, logits: np.ndarray, labels: np.ndarray, temperatur
     return rep
 
 
+def _float32_copy(trained: keras.Model, state: dict, name: str) -> keras.Model:
+    """The trained network rebuilt in float32: a mixed-bfloat16 run must not leak bf16 casts into the
+    shipped ``.keras``/``.tflite`` (LiteRT has no bf16 kernels)."""
+    keras.mixed_precision.set_global_policy("float32")
+    recipe = state["recipe"]
+    model = build_model(Recipe(**{**recipe, "widths": tuple(recipe["widths"])}), name=name)
+    model.set_weights(trained.get_weights())
+    return model
+
+
 def finalize(out: Path, ckpt_dir: Path, data: str, eval_limit: int = 0) -> dict:
     """Write ``out.keras``, ``out.tflite`` and ``out.json`` from the best checkpoint in ``ckpt_dir``."""
     state = json.loads((ckpt_dir / "state.json").read_text())
-    best = keras.models.load_model(ckpt_dir / "best.keras", compile=False)
+    best = _float32_copy(keras.models.load_model(ckpt_dir / "best.keras", compile=False), state, out.name)
     keras_path, tflite_path, card_path = out.with_suffix(".keras"), out.with_suffix(".tflite"), out.with_suffix(".json")
     best.save(keras_path)
     tflite = keras_to_tflite(best)

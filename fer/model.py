@@ -28,6 +28,13 @@ class Recipe:
     lr: float
     weight_decay: float
     label_smoothing: float
+    # v2 fields (defaults reproduce the v1 "cpu" recipe, so old checkpoints' state.json still loads).
+    augment: str = "v1"  # "v1": three chained resamples on every face; "v2": see fer.train.augment_v2
+    geo_prob: float = 1.0  # v2: share of faces that get a (resampling) affine warp; the rest stay sharp
+    zoom: float = 0.1  # v2: framing jitter, scale +-zoom
+    shift: float = 0.1  # v2: framing jitter, shift +-shift of the side
+    class_weight_power: float = 0.0  # loss weight of a class ~ frequency**-power (0: unweighted)
+    ema: float = 0.0  # per-step decay of an exponential moving average of the weights (0: none)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -35,6 +42,13 @@ RECIPES: dict[str, Recipe] = {
     "cpu": Recipe("cpu", (32, 64, 128, 256), 256, 0.4, 40, 128, 2e-3, 0.05, 0.1),
     # ~5 M parameters, wider and longer: for a lent GPU.
     "gpu": Recipe("gpu", (64, 128, 256, 512), 512, 0.5, 100, 128, 2e-3, 0.05, 0.1),
+    # Model v2 on the same 1.8 M-parameter net: one sharp-preserving augmentation pass (half of the faces
+    # are never resampled, so training faces are as sharp as test faces), framing jitter for detector
+    # crops, mildly class-weighted loss (disgust), weight EMA, longer schedule in bfloat16.
+    "cpu2": Recipe(
+        "cpu2", (32, 64, 128, 256), 256, 0.4, 45, 128, 2e-3, 0.05, 0.1,
+        augment="v2", geo_prob=0.5, zoom=0.15, shift=0.1, class_weight_power=0.3, ema=0.998,
+    ),
 }
 
 
