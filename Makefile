@@ -19,11 +19,13 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run test lint bench train screenshots
+.PHONY: help run test check lock lint bench train screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
-	@echo "make test         run the test suite (pytest)"
+	@echo "make test         run the whole test suite (pytest, browser tests included)"
+	@echo "make check        the fast suite: no browser, no slow tests (< 2 min)"
+	@echo "make lock         re-pin constraints.txt to what .venv has"
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
 	@echo "make train        train models/fer_cnn on FER2013_DIR=$(FER2013_DIR) (CPU recipe, ~80-90 min on 2 cores)"
@@ -32,12 +34,13 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install -r requirements.txt
+# constraints.txt pins the exact versions the suite passed on (regenerate with `make lock`).
+$(RUN_STAMP): requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt
 	touch $@
 
-$(TEST_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install -r requirements-dev.txt
+$(TEST_STAMP): requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 run: $(RUN_STAMP)
@@ -45,6 +48,13 @@ run: $(RUN_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast loop while developing: no browser, nothing marked slow (under 2 minutes).
+check: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m "not browser and not slow" $(PYTEST_ARGS)
+
+lock: $(TEST_STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '@ file' > constraints.txt
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

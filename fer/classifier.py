@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from fer.labels import CLASS_NAMES, FACE_SIZE  # noqa: E402
-from fer.metrics import softmax  # noqa: E402
+from fer.probabilities import softmax  # noqa: E402
 
 #: Batch sizes an interpreter is prepared for; a batch is padded up to the next one (or chunked at the last).
 _BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)

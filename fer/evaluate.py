@@ -6,7 +6,9 @@ data fingerprint, the split and the options; the report is recomputed from them 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import os
 import threading
 from collections import OrderedDict
@@ -41,9 +43,23 @@ class Evaluation:
         return self.probs.argmax(axis=1)
 
 
+@functools.cache
+def runtime_versions() -> str:
+    """Versions of everything that turns weights into numbers: a LiteRT/XNNPack or NumPy upgrade that
+    moves predictions must never be answered from a cache filled by the old runtime."""
+    parts = [f"numpy={np.__version__}"]
+    for dist in ("ai-edge-litert", "tensorflow"):
+        try:
+            parts.append(f"{dist}={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{dist}=none")
+    return ",".join(parts)
+
+
 def cache_key(classifier: Classifier, data: SplitData, tta: bool) -> str:
+    """The model's bytes and both temperatures, the data, the split, the options and the runtime."""
     model = f"{classifier.sha256}|{classifier.temperature}|{classifier.temperature_tta}"
-    raw = f"{model}|{data.fingerprint}|{data.split}|{tta}"
+    raw = f"{model}|{data.fingerprint}|{data.split}|{tta}|{runtime_versions()}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

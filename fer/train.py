@@ -114,7 +114,8 @@ def augment_v2(images: tf.Tensor, recipe: Recipe, max_degrees: float = 10.0) -> 
     ty = tf.where(geo, tf.random.uniform([n], -shift, shift), tf.round(tf.random.uniform([n], -int_shift, int_shift)))
     fx = tf.where(tf.random.uniform([n]) < 0.5, -1.0, 1.0)
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    # Output pixel (x, y) samples input (u, v): u = c + fx*(cos*(x-c) - sin*(y-c)) + tx, v = c + sin*(x-c) + cos*(y-c) + ty.
+    # Output pixel (x, y) samples input (u, v):
+    #   u = c + fx*(cos*(x-c) - sin*(y-c)) + tx,  v = c + sin*(x-c) + cos*(y-c) + ty.
     zeros = tf.zeros([n])
     transforms = tf.stack(
         [
@@ -151,7 +152,9 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, s
     """Shuffled, augmented batches (``recipe.augment``), with per-face loss weights when the recipe asks."""
     x = images[..., None].astype(np.float32)
     y = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
-    tensors = (x, y) if recipe.class_weight_power <= 0 else (x, y, class_weights(labels, recipe.class_weight_power)[labels])
+    tensors: tuple[np.ndarray, ...] = (x, y)
+    if recipe.class_weight_power > 0:
+        tensors = (x, y, class_weights(labels, recipe.class_weight_power)[labels])
     tf.random.set_seed(seed)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(recipe.batch_size, drop_remainder=True)
