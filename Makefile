@@ -39,7 +39,7 @@ $(RUN_STAMP): requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt
 	touch $@
 
-$(TEST_STAMP): requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+$(TEST_STAMP): requirements.txt requirements-dev.txt requirements-scale.txt constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt
 	touch $@
 

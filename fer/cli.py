@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from fer.batch import BatchError
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
 from fer.data import DatasetError, default_data_dir, load_split
 from fer.detection import DetectorSettings
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="PrivateTest")
     p.add_argument("--json", action="store_true")
     _add_model_args(p)
+
+    _add_batch_parser(sub)
 
     p = sub.add_parser("bench", help="speed figures of the classifier and the pipeline")
     p.add_argument("--json", action="store_true")
@@ -129,6 +132,46 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     return 0
 
 
+def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("batch", help="every image under folders: one row per face to CSV/Parquet, plus a report")
+    p.add_argument("inputs", nargs="+", type=Path, help="folders (searched recursively) or files")
+    p.add_argument("--out", required=True, type=Path, help="results.csv or results.parquet (reruns resume it)")
+    p.add_argument("--report", type=Path, help="also write an HTML summary per folder and file")
+    p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU core)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray Data: a cluster ADDRESS, or a local Ray instance when none is given")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the counts and per-folder summary as JSON")
+    _add_model_args(p)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from fer.batch import BatchOptions, journal_path, main_progress, read_rows, run_batch
+    from fer.batch_report import summarise, write_html
+
+    Classifier.load(args.model)  # a missing or broken model is one clear error, not one per file
+    counts = run_batch(
+        args.inputs,
+        args.out,
+        BatchOptions(model=str(args.model), tta=args.tta),
+        workers=args.workers,
+        use_ray=args.ray is not None,
+        ray_address=args.ray or None,
+        progress=None if args.json else main_progress(),
+    )
+    rows = read_rows(journal_path(args.out))
+    if args.report:
+        write_html(rows, args.report)
+    if args.json:
+        json.dump({**counts, "out": str(args.out), "folders": summarise(rows, "folder")}, sys.stdout, indent=2)
+        print()
+    else:
+        print(
+            f"{counts['analysed']} files analysed ({counts['skipped_done']} already done), {counts['faces']} faces, "
+            f"{counts['errors']} unreadable -> {args.out}" + (f", report {args.report}" if args.report else "")
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -136,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             from fer.bench import run_bench
 
             return run_bench(args)
+        if args.command == "batch":
+            return cmd_batch(args)
         classifier = Classifier.load(args.model)
         if args.command == "predict":
             return cmd_predict(args, classifier)
         return cmd_evaluate(args, classifier)
-    except (ModelError, DatasetError, ValueError) as exc:
+    except (ModelError, DatasetError, ValueError, BatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
