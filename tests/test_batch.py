@@ -128,8 +128,6 @@ def test_cli_batch_json_summary(photo_tree: Path, tmp_path: Path, capsys: pytest
     assert doc["files"] == 11 and doc["errors"] == 1 and report.is_file()
     folders = (photo_tree / "class_a", photo_tree / "class_b", photo_tree / "class_b" / "nested")
     assert {f["folder"] for f in doc["folders"]} == {str(p.resolve()) for p in folders}
-        str(p.resolve()) for p in (photo_tree / "class_a", photo_tree / "class_b", photo_tree / "class_b" / "nested")
-    }
 
 
 def _children(pid: int) -> list[int]:
