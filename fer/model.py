@@ -48,7 +48,7 @@ RECIPES: dict[str, Recipe] = {
     "cpu2": Recipe(
         "cpu2", (32, 64, 128, 256), 256, 0.4, 45, 128, 2e-3, 0.05, 0.1,
         augment="v2", geo_prob=0.5, zoom=0.15, shift=0.1, class_weight_power=0.3, ema=0.998,
-    ),
+    ),  # fmt: skip
 }
 
 

@@ -159,11 +159,14 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, s
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(recipe.batch_size, drop_remainder=True)
     if recipe.augment == "v2":
+
         def warp(a: tf.Tensor) -> tf.Tensor:
             return random_erasing(augment_v2(a, recipe))
     else:
+
         def warp(a: tf.Tensor) -> tf.Tensor:
             return random_erasing(augment_v1(a, seed))
+
     ds = ds.map(lambda a, *rest: (warp(a), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
