@@ -192,14 +192,14 @@ def _check_size(size: tuple[int, int], nbytes: int, fmt: str | None, label: str)
     if pixels > MAX_PIXELS or pixels > nbytes * MAX_PIXELS_PER_BYTE:
         raise ImageDecodeError(
             f"{what} in a {nbytes / 1e6:.2f} MB file: refused as a decompression bomb (above the "
-            f"{MAX_PIXELS / 1e6:.0f} MP limit, or far too many pixels for the file size). If it is a real "
-            f"photo, downscale it (e.g. to {MAX_SIDE} px on the longer side) and try again."
+            f"{MAX_PIXELS / 1e6:.0f} MP limit, or far too many pixels for the file size). Downscale it (e.g. to "
+            f"{MAX_SIDE} px on the longer side) and try again if it is a real photo."
         )
     if fmt not in DRAFT_FORMATS:
         raise ImageDecodeError(
             f"{what}: a {fmt or 'non-JPEG'} image above {DECODE_BUDGET / 1e6:.0f} MP has to be decoded at full "
-            f"size, which needs too much memory. Save it as JPEG (decoded at reduced size) or downscale it "
-            f"(e.g. to {MAX_SIDE} px on the longer side) and try again."
+            f"size, which needs too much memory above that limit. Save it as JPEG (decoded at reduced size), or "
+            f"Downscale it (e.g. to {MAX_SIDE} px on the longer side), and try again."
         )
 
 

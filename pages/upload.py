@@ -26,7 +26,7 @@ from ui.common import (
     session_photos,
 )
 from ui.photo_view import CROP_PX, analyse, batch_table, model_key, mood_music, show_photo, take_photo
-from ui.results import digest, results_csv, results_json
+from ui.results import ImageResult, digest, results_csv, results_json
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
@@ -70,9 +70,8 @@ def sync_uploads(files: list | None, fresh_widget: bool) -> None:
         photo = StoredPhoto(f.name, data, digest(data))
         add_photo(photo)
         current[f.file_id] = photo.key
-    for file_id, photo_key in seen.items():
-        if file_id not in current:
-            remove_photo(photo_key)
+    for photo_key in set(seen.values()) - set(current.values()):  # (the same photo may be in twice)
+        remove_photo(photo_key)
     st.session_state["_uploader_seen"] = current
 
 
@@ -108,20 +107,30 @@ def add_photos() -> None:
 
 
 # ----------------------------------------------------------------------------- showing them
-def pick_detail(photos: list[StoredPhoto]) -> list[StoredPhoto]:
-    """Which photos get their full details: the one picked in the table/selector, or all of them."""
+def pick_detail(photos: list[StoredPhoto], results: list[ImageResult]) -> list[StoredPhoto]:
+    """Which photos get their full details: the one picked in the table/selector, or all of them.
+
+    The first readable photo is picked to begin with; unreadable files not shown in detail get their
+    error message here, so a broken file is always explained by name.
+    """
     if len(photos) == 1:
         return photos
     keys = [p.key for p in photos]
-    if kept_value(DETAIL_KEY) not in keys:  # its photo was removed: start from the first
+    if kept_value(DETAIL_KEY) not in keys:  # its photo was removed: start again
         forget_kept(DETAIL_KEY)
+    readable = [p.key for p, r in zip(photos, results) if r.error is None]
     names = {p.key: p.name for p in photos}
     pick_col, all_col = st.columns([3, 2], vertical_alignment="bottom")
     chosen = pick_col.selectbox(
-        "Details for", keys, key=kept(DETAIL_KEY, keys[0]), format_func=lambda k: names.get(k, k)
+        "Details for", keys, key=kept(DETAIL_KEY, (readable or keys)[0]), format_func=lambda k: names.get(k, k)
     )
     show_all = all_col.toggle("Details of every photo", key=kept("upload_all_details", False))
-    return photos if show_all else [p for p in photos if p.key == chosen]
+    if show_all:
+        return photos
+    for photo, result in zip(photos, results):
+        if result.error is not None and photo.key != chosen:
+            st.error(f"**Could not read {photo.name}.** {result.error}", icon="🚫")
+    return [p for p in photos if p.key == chosen]
 
 
 def downloads(results: list) -> None:
@@ -169,10 +178,10 @@ if not photos:
 results = [analyse(photo, classifier) for photo in photos]
 if len(photos) > 1:
     head, clear = st.columns([5, 1], vertical_alignment="bottom")
-    head.subheader(f"{len(photos)} photos", anchor=False)
+    head.markdown(f"### {len(photos)} photos")
     clear.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
     batch_table(photos, results, DETAIL_KEY)
-for photo in pick_detail(photos):
+for photo in pick_detail(photos, results):
     show_photo(photo, classifier, face_extra=saliency_toggle)
 
 results = [analyse(photo, classifier) for photo in photos]  # again: a toggle above may have changed one

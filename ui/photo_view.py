@@ -50,7 +50,7 @@ def model_key(classifier: Classifier) -> str:
 
 
 def whole_face_key(photo: StoredPhoto) -> str:
-    return f"whole_{photo.key}"
+    return f"{photo.key}_whole"
 
 
 def whole_face_setting(photo: StoredPhoto) -> bool | None:
