@@ -225,7 +225,7 @@ def timeline_figure(
     times: Sequence[float],
     probs: Sequence[Sequence[float]] | np.ndarray,
     height: int = 280,
-    gap_s: float | None = 1.0,
+    gap_s: float | None = 1.5,
 ) -> go.Figure:
     """The 7 emotion probabilities over time (seconds), one coloured line each, for the live page.
 
