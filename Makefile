@@ -10,6 +10,8 @@ BIN         := $(VENV)/bin
 PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 FER2013_DIR ?= ../shared/fer2013
 TRAIN_ARGS  ?=
+# Self-signed certificate for `make run-https` (git-ignored; made by scripts/make_cert.py).
+CERT_DIR    ?= .certs
 
 # The browser tests drive Debian's Chromium (apt package `chromium`); Playwright never downloads one.
 CHROMIUM_PATH ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
@@ -19,10 +21,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run test check lock lint bench train screenshots
+.PHONY: help run run-https test check lock lint bench train screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
+	@echo "make run-https    the same over HTTPS (self-signed, made in $(CERT_DIR)/): webcam from other devices"
 	@echo "make test         run the whole test suite (pytest, browser tests included)"
 	@echo "make check        the fast suite: no browser, no slow tests (< 2 min)"
 	@echo "make lock         re-pin constraints.txt to what .venv has"
@@ -45,6 +48,12 @@ $(TEST_STAMP): requirements.txt requirements-dev.txt requirements-scale.txt cons
 
 run: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py
+
+# Browsers allow the camera only over HTTPS or on localhost: serve HTTPS so phones and other computers
+# on the network can use their webcam (open https://THIS-COMPUTER-IP:8501, accept the warning once).
+run-https: $(RUN_STAMP)
+	$(BIN)/python scripts/make_cert.py --out $(CERT_DIR) >/dev/null
+	$(BIN)/streamlit run app.py --server.sslCertFile $(CERT_DIR)/cert.pem --server.sslKeyFile $(CERT_DIR)/key.pem
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

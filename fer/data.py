@@ -351,3 +351,20 @@ def _read_folder(root: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np
         list(pool.map(decode, range(len(files))))  # list() re-raises the first DatasetError
     labels = np.array([lab for _, lab in files], dtype=np.int64)
     return images[ok], labels[ok], problems
+
+
+def csv_row_problems(source: str | Path, *, text: str | None = None) -> dict[str, list[str]]:
+    """Every bad row of a FER2013 CSV, per split, whichever split is in use (each message names its line).
+
+    Loading one split only reads that split's rows, so a broken row elsewhere would surface only when
+    that split is picked; this checks them all up front. ``text``: the CSV already in memory (an
+    upload; ``source`` is then just its name), else ``source`` is the file's path.
+    """
+    problems: dict[str, list[str]] = {}
+    for split in SPLITS:
+        if text is not None:
+            _, _, found = _parse_csv(io.StringIO(text), split, True, str(source))
+        else:
+            _, _, found = _read_csv(Path(source), split, True)
+        problems[split] = found
+    return problems

@@ -1,19 +1,20 @@
-"""Image in, faces out: detection -> FER2013-style crop -> classifier, and the overlay that shows it.
+"""Image in, faces out: detection -> FER2013-style crop -> classifier.
 
-:class:`FaceResult` is the one face type every page, the CLI and the webcam callback use.
+:class:`FaceResult` is the one face type every page, the CLI and the webcam callback use. The overlay
+that shows it is drawn by :mod:`fer.overlay` (``annotate`` is re-exported here for existing callers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from fer.classifier import Classifier
 from fer.detection import Box, DetectorSettings, crop_face, detect_faces
 from fer.imageio import to_rgb_uint8
-from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
+from fer.labels import CLASS_NAMES
+from fer.overlay import annotate as annotate  # re-export: the drawing code lives in fer.overlay
 
 
 @dataclass(frozen=True)
@@ -93,27 +94,3 @@ def classify_boxes(
 def overall_mood(faces: list[FaceResult]) -> np.ndarray | None:
     """Mean probabilities over several faces (None when there are none)."""
     return np.mean([f.probs for f in faces], axis=0) if faces else None
-
-
-def annotate(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
-    """A copy of ``image`` (RGB uint8) with an emotion-coloured box and 'label 91%' per face.
-
-    Line width and text size follow the image size so labels stay readable from 48 px to 4000 px.
-    """
-    out = to_rgb_uint8(image).copy()
-    h, w = out.shape[:2]
-    scale = max(h, w) / 640.0
-    thickness = max(1, round(2 * scale))
-    font_scale = max(0.35, 0.6 * scale)
-    for face in faces:
-        x, y, bw, bh = face.box
-        color = EMOTION_COLORS_RGB[face.label]
-        cv2.rectangle(out, (x, y), (x + bw - 1, y + bh - 1), color, thickness, cv2.LINE_AA)
-        text = f"{face.label} {face.confidence:.0%}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
-        ty = y - base - 2 if y - th - base - 4 >= 0 else min(h - base - 2, y + bh + th + 2)
-        tx = min(max(0, x), max(0, w - tw - 4))
-        cv2.rectangle(out, (tx, ty - th - 2), (tx + tw + 4, ty + base), color, -1)
-        ink = (0, 0, 0) if sum(color) > 382 else (255, 255, 255)
-        cv2.putText(out, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, font_scale, ink, thickness, cv2.LINE_AA)
-    return out

@@ -162,6 +162,11 @@ class LivePage:
         frame = self.page.frame_locator("iframe[title*='webrtc']")
         frame.get_by_role("button", name="START").click(timeout=30_000)
 
+    def stop(self) -> None:
+        """Press STOP inside streamlit-webrtc's component iframe."""
+        frame = self.page.frame_locator("iframe[title*='webrtc']")
+        frame.get_by_role("button", name="STOP").click(timeout=30_000)
+
     def metric(self, label: str) -> str:
         block = self.page.locator('[data-testid="stMetric"]').filter(
             has=self.page.locator('[data-testid="stMetricLabel"]', has_text=label)
@@ -266,6 +271,13 @@ def test_live_page_streams_the_camera_through_the_model(browser, app_url):
         SCREENSHOT_DOCS.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ARTIFACTS / "live.png", SCREENSHOT_DOCS)
         assert frames > 0 and median > 0
+
+        # STOP: nothing beside the video may still look live (issue 13, item 3)
+        tab.stop()
+        tab.wait_until("the stopped state", lambda: tab.metric("Processed FPS") == "—", 30)
+        assert tab.metric("Faces") == "—" and tab.metric("Emotion") == "—"
+        assert tab.page.get_by_text("Stopped: press").count() == 1
+        assert tab.frames() >= frames  # the total stays: it is not a live figure
     finally:
         tab.close()
 

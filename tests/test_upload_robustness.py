@@ -200,6 +200,7 @@ def all_at_once(repo_root: Path, files: dict[str, bytes], astronaut_path: Path) 
     uploads = [(name, data, "application/octet-stream") for name, data in files.items()]
     uploads.append(("astronaut.png", astronaut_path.read_bytes(), "image/png"))
     at.file_uploader(key="upload_files").set_value(uploads).run()
+    at.toggle(key="upload_all_details").set_value(True).run()  # many files: details are on demand
     assert not at.exception, at.exception
     return at
 

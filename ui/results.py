@@ -20,6 +20,7 @@ from fer.classifier import Classifier
 from fer.detection import DetectorSettings
 from fer.imageio import ImageDecodeError, decode_image
 from fer.labels import CLASS_NAMES
+from fer.overlay import left_to_right
 from fer.pipeline import FaceResult, analyze, annotate
 
 #: Longer side of the annotated image kept for display; the download re-annotates at full size.
@@ -74,7 +75,7 @@ def analyse_bytes(
     except ImageDecodeError as exc:
         return ImageResult(name=name, error=str(exc))
     whole = is_small(image.shape) if whole_face is None else whole_face
-    faces = analyze(image, classifier, settings, whole_face=whole, tta=tta)
+    faces = left_to_right(analyze(image, classifier, settings, whole_face=whole, tta=tta))  # as numbered on the image
     return ImageResult(
         name=name,
         faces=faces,
