@@ -53,11 +53,11 @@ def _analyse(
     return analyse_bytes(_data, name, _classifier, detector, whole_face=whole_face, tta=tta)
 
 
-@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency (loads the Keras model once)…")
+@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency…")
 def _saliency(
     model_key: str, crop_hash: str, class_index: int, _classifier: Classifier, _crop: np.ndarray
 ) -> np.ndarray:
-    """Grad-CAM overlay, cached per face crop so toggling it back on is instant."""
+    """Occlusion-saliency overlay (``fer.saliency``), cached per face crop so toggling it back on is instant."""
     return saliency_overlay(_classifier, _crop, class_index, size=CROP_PX)
 
 
@@ -67,10 +67,10 @@ def show_face(face: FaceResult, number: int, key: str, classifier: Classifier, m
     crop_col, chart_col, top_col = st.columns([1, 2, 1], vertical_alignment="center")
     with crop_col:
         st.image(enlarge(face.crop, CROP_PX), caption="48×48 crop, as the model saw it", width=CROP_PX)
-        if st.toggle("Saliency", key=f"{key}_saliency", help="Grad-CAM: the regions that drove this prediction."):
+        if st.toggle("Saliency", key=f"{key}_saliency", help="The regions whose hiding lowers this prediction most."):
             try:
                 overlay = _saliency(model_key, digest(face.crop.tobytes()), face.label_index, classifier, face.crop)
-            except (ModelError, ImportError) as exc:
+            except ModelError as exc:
                 st.warning(f"Saliency is not available: {exc}")
             else:
                 st.image(overlay, caption=f"What drove '{face.label}'", width=CROP_PX)
