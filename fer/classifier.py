@@ -201,19 +201,11 @@ class Classifier:
 
 
 def _interpreter_class() -> type:
-    """LiteRT's interpreter; ``tf.lite``'s only where LiteRT is missing and TensorFlow may be loaded.
-
-    In the dashboard server ``ui.server_guard`` refuses TensorFlow, so there a missing LiteRT is a clear
-    :class:`ModelError` instead of TensorFlow entering the process.
-    """
+    """LiteRT's interpreter. No fallback to ``tf.lite`` (deprecated there): TensorFlow must stay out of the app."""
     try:
         from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            import tensorflow as tf
-        except ImportError as exc:
-            raise ModelError(f"no TFLite runtime: `pip install ai-edge-litert` ({exc})") from None
-        return tf.lite.Interpreter
+    except ImportError as exc:
+        raise ModelError(f"LiteRT, the TFLite runtime, is missing: `pip install ai-edge-litert` ({exc})") from None
     return Interpreter
 
 

@@ -8,8 +8,10 @@ SRTP, built on OpenSSL), which then crashes the whole server on import (issue 16
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,8 @@ def keras_to_tflite(model) -> bytes:  # noqa: ANN001 - keras.Model, imported laz
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' export prints its endpoints: keep stdout for --json
+        return converter.convert()
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,9 @@ def protect_server_process(enabled: bool | None = None) -> None:
     if loaded:
         logger.critical("%s already imported before the app started. %s", ", ".join(loaded), REASON)
         raise RuntimeError(f"{', '.join(loaded)} already imported before the app started. {REASON}")
-    import pylibsrtp  # noqa: F401 - before any page can load more native code: see the module docstring
-
+    try:
+        import pylibsrtp  # noqa: F401 - before any page can load more native code: see the module docstring
+    except ImportError as exc:  # no webcam stack installed: nothing to order, the refusal below still holds
+        logger.warning("pylibsrtp not importable (%s): the Live page will not work", exc)
     sys.meta_path.insert(0, RefuseTensorFlow())
     logger.info("server guard on: pylibsrtp loaded first, TensorFlow/Keras imports refused")
