@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.classifier import Classifier
+from fer.classifier import Classifier, ModelError
 from fer.data import load_split
 from fer.detection import DetectorSettings
 from fer.labels import FACE_SIZE
@@ -61,7 +61,11 @@ def _timings(fn: Callable[[], object], repeat: int, warmup: int = 3) -> np.ndarr
 def _keras_baseline(classifier: Classifier) -> Callable[[np.ndarray], object]:
     import tensorflow as tf
 
-    model = classifier.keras_model
+    from fer.convert import load_keras
+
+    if classifier.keras_path is None:
+        raise ModelError(f"{classifier.name}: no .keras file beside the model, so no Keras baseline")
+    model = load_keras(classifier.keras_path)
     fn = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, 48, 48, 1], tf.float32)])
     return lambda x: fn(x).numpy()
 

@@ -2,8 +2,11 @@
 
 Inference runs on a TensorFlow Lite flat buffer with dynamic-range int8 weights (XNNPack), measured here
 at ~0.25 ms per face at batch 1 against ~4 ms for a ``tf.function`` call of the Keras model; the model
-card's accuracy figures are computed through this same path. The Keras model is loaded lazily, only
-for gradient saliency.
+card's accuracy figures are computed through this same path.
+
+This module never imports TensorFlow or Keras: it is the dashboard server's model, and TensorFlow in
+that process makes the webcam page's pylibsrtp segfault (issue 16). A model is served from its
+``.tflite`` file only; making one from ``.keras`` is :mod:`fer.convert`'s job (``python -m fer convert``).
 """
 
 from __future__ import annotations
@@ -64,13 +67,14 @@ def read_card(card_path: Path) -> dict:
     return card
 
 
-def keras_to_tflite(model) -> bytes:  # noqa: ANN001 - keras.Model, imported lazily
-    """Convert a Keras model to a TFLite flat buffer with dynamic-range int8 weights."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+def convert_command(stem: str | os.PathLike[str]) -> str:
+    """The exact shell command that writes ``stem``'s ``.tflite`` from its ``.keras`` (cwd-relative path)."""
+    path = model_paths(stem)[0].with_suffix("").absolute()
+    try:
+        path = path.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return f"python -m fer convert {path}"
 
 
 @dataclass(frozen=True)
@@ -94,31 +98,32 @@ class Classifier:
         self._tflite = tflite_bytes
         self.sha256 = hashlib.sha256(tflite_bytes).hexdigest()
         self._local = threading.local()
-        self._keras_lock = threading.Lock()
-        self._keras = None
         self._check_against_card()
         self.logits(np.zeros((1, FACE_SIZE, FACE_SIZE), np.uint8))  # warm-up: allocate and run once
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, stem: str | os.PathLike[str]) -> Classifier:
-        """Load ``models/NAME`` (its ``.tflite`` if present, else converted from ``.keras``) and its card."""
+        """Load ``models/NAME``'s ``.tflite`` and card; a missing ``.tflite`` is an error, never converted here."""
         keras_path, tflite_path, card_path = model_paths(stem)
         card = read_card(card_path)
-        if tflite_path.exists():
-            data = tflite_path.read_bytes()
-            if not data:
-                raise ModelError(f"{tflite_path}: the file is empty; delete it to rebuild from {keras_path.name}")
-        elif keras_path.exists():
-            data = keras_to_tflite(_load_keras(keras_path))
-        else:
+        if not tflite_path.exists():
+            if keras_path.exists():
+                raise ModelError(
+                    f"{tflite_path.name} is missing from {tflite_path.parent}: the app serves TensorFlow Lite "
+                    f"files only and never converts. Create it from {keras_path.name} with "
+                    f"`{convert_command(stem)}`"
+                )
             raise ModelError(f"{keras_path}: model file missing; train one with `python -m fer.train`")
+        data = tflite_path.read_bytes()
+        if not data:
+            raise ModelError(f"{tflite_path}: the file is empty; recreate it with `{convert_command(stem)}`")
         classifier = cls(data, card, keras_path if keras_path.exists() else None, name=keras_path.stem)
         expected = card.get("runtime", {}).get("files", {}).get("tflite", {}).get("sha256")
-        if tflite_path.exists() and expected and classifier.sha256 != expected:
+        if expected and classifier.sha256 != expected:
             raise ModelError(
-                f"{tflite_path}: not the weights its card describes (sha256 differs); delete it to rebuild from "
-                f"{keras_path.name}, or retrain to write a matching card"
+                f"{tflite_path}: not the weights its card describes (sha256 differs); recreate it from "
+                f"{keras_path.name} with `{convert_command(stem)}`, or retrain to write a matching card"
             )
         return classifier
 
@@ -145,12 +150,7 @@ class Classifier:
             slots = self._local.slots = {}
         slot = slots.get(batch)
         if slot is None:
-            try:
-                from ai_edge_litert.interpreter import Interpreter  # LiteRT, where installed
-            except ImportError:
-                import tensorflow as tf
-
-                Interpreter = tf.lite.Interpreter  # noqa: N806
+            Interpreter = _interpreter_class()  # noqa: N806
             try:
                 interp = Interpreter(model_content=self._tflite, num_threads=min(2, os.cpu_count() or 1))
                 inp = interp.get_input_details()[0]
@@ -199,29 +199,19 @@ class Classifier:
         temperature = self.temperature_tta if tta else self.temperature
         return softmax(self.logits(faces, tta), temperature)
 
-    # ------------------------------------------------------------------ Keras model (saliency)
-    @property
-    def keras_model(self):  # noqa: ANN201 - keras.Model, imported lazily
-        """The float Keras model, loaded once on first use (only saliency needs gradients)."""
-        with self._keras_lock:
-            if self._keras is None:
-                if self.keras_path is None:
-                    raise ModelError(f"{self.name}: no .keras file beside the model, so no saliency")
-                self._keras = _load_keras(self.keras_path)
-            return self._keras
 
-
-def _load_keras(path: Path):  # noqa: ANN202
-    import keras
-
+def _interpreter_class() -> type:
+    """LiteRT's interpreter. No fallback to ``tf.lite`` (deprecated there): TensorFlow must stay out of the app."""
     try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for damaged zips/configs
-        raise ModelError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from None
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:
+        raise ModelError(f"LiteRT, the TFLite runtime, is missing: `pip install ai-edge-litert` ({exc})") from None
+    return Interpreter
 
 
-#: The models shipped with the app; every ``NAME.json`` card here with its weights is a choice in the UI.
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: The models the app serves (``FER_MODELS_DIR`` overrides the shipped folder, e.g. for a test's own
+#: models); every ``NAME.json`` card here with its weights is a choice in the UI.
+MODELS_DIR = Path(os.environ.get("FER_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
 DEFAULT_MODEL = "fer_cnn"
 
 

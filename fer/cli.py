@@ -1,4 +1,4 @@
-"""``python -m fer predict | evaluate | bench``: the engine without Streamlit, a stable interface.
+"""``python -m fer predict | evaluate | bench | convert``: the engine without Streamlit, a stable interface.
 
 ``predict --json`` prints ``[{"path": …, "faces": [{"box": [x, y, w, h], "label": …, "confidence": …,
 "probs": {…}}]}]``; an unreadable file gets ``"error": "…"`` and an empty face list instead of aborting.
@@ -52,7 +52,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL))
+
+    p = sub.add_parser("convert", help="write a model's .tflite (what the app serves) from its .keras")
+    p.add_argument("model", help="model stem, e.g. models/fer_cnn (reads .keras and .json, writes .tflite)")
+    p.add_argument("--json", action="store_true")
     return parser
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """The only way the project turns ``.keras`` into ``.tflite`` outside training (never in the app)."""
+    from fer.convert import convert
+
+    done = convert(args.model)
+    if args.json:
+        out = {"tflite": str(done.tflite_path), "bytes": done.size, "sha256": done.sha256}
+        json.dump({**out, "card_updated": done.card_updated}, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"wrote {done.tflite_path} ({done.size:,} bytes, sha256 {done.sha256[:16]}…)")
+        if done.card_updated:
+            print("note: the bytes differ from the card's .tflite (another TensorFlow?): the card now records them")
+    return 0
 
 
 def cmd_predict(args: argparse.Namespace, classifier: Classifier) -> int:
@@ -181,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_bench(args)
         if args.command == "batch":
             return cmd_batch(args)
+        if args.command == "convert":
+            return cmd_convert(args)
         classifier = Classifier.load(args.model)
         if args.command == "predict":
             return cmd_predict(args, classifier)

@@ -34,20 +34,20 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 DETAIL_KEY = "upload_detail"
 
 
-@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency (loads the Keras model once)…")
+@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency…")
 def _saliency(
     model_key: str, crop_hash: str, class_index: int, _classifier: Classifier, _crop: np.ndarray
 ) -> np.ndarray:
-    """Grad-CAM overlay, cached per face crop so toggling it back on is instant."""
+    """Occlusion-saliency overlay (``fer.saliency``), cached per face crop so toggling it back on is instant."""
     return saliency_overlay(_classifier, _crop, class_index, size=CROP_PX)
 
 
 def saliency_toggle(face: FaceResult, key: str) -> None:
     """Under a face's crop: the optional saliency map (what drove the prediction)."""
-    if st.toggle("Saliency", key=f"{key}_saliency", help="Grad-CAM: the regions that drove this prediction."):
+    if st.toggle("Saliency", key=f"{key}_saliency", help="Occlusion: the regions whose hiding lowers it most."):
         try:
             overlay = _saliency(MODEL_KEY, digest(face.crop.tobytes()), face.label_index, classifier, face.crop)
-        except (ModelError, ImportError) as exc:
+        except ModelError as exc:
             st.warning(f"Saliency is not available: {exc}")
         else:
             st.image(overlay, caption=f"What drove '{face.label}'", width=CROP_PX)

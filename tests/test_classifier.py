@@ -91,14 +91,6 @@ def test_missing_card(model_stem: Path, tmp_path: Path) -> None:
         Classifier.load(stem)
 
 
-def test_truncated_keras_file(model_stem: Path, tmp_path: Path) -> None:
-    stem = _copy_model(model_stem, tmp_path, ".json")
-    data = model_stem.with_suffix(".keras").read_bytes()
-    stem.with_suffix(".keras").write_bytes(data[: len(data) // 3])
-    with pytest.raises(ModelError, match="cannot load the Keras model"):
-        Classifier.load(stem)
-
-
 def test_truncated_tflite_file(model_stem: Path, tmp_path: Path) -> None:
     stem = _copy_model(model_stem, tmp_path, ".json", ".keras")
     data = model_stem.with_suffix(".tflite").read_bytes()
@@ -138,13 +130,12 @@ def test_card_with_other_input_size(model_stem: Path, tmp_path: Path) -> None:
         Classifier.load(stem)
 
 
-def test_keras_only_model_is_converted_at_load(model_stem: Path, tmp_path: Path, public_test) -> None:
-    """Without the .tflite file the classifier converts the .keras weights: same predictions."""
-    shipped = Classifier.load(model_stem)
+def test_keras_only_model_is_refused_with_the_convert_command(model_stem: Path, tmp_path: Path) -> None:
+    """Without its .tflite a model is not served, and never converted here (tests/test_convert.py converts)."""
     stem = _copy_model(model_stem, tmp_path, ".json", ".keras")
-    rebuilt = Classifier.load(stem)
-    faces = public_test.images[:200]
-    assert (rebuilt.logits(faces).argmax(1) == shipped.logits(faces).argmax(1)).mean() > 0.99
+    with pytest.raises(ModelError, match=r"m\.tflite is missing .* `python -m fer convert .*m`$"):
+        Classifier.load(stem)
+    assert not stem.with_suffix(".tflite").exists()
 
 
 def test_tflite_that_is_not_the_cards(model_stem: Path, tmp_path: Path) -> None:

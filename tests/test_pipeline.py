@@ -10,7 +10,6 @@ from fer.classifier import Classifier
 from fer.detection import DetectorSettings, crop_face
 from fer.labels import CLASS_NAMES, FACE_SIZE
 from fer.pipeline import FaceResult, analyze, annotate, overall_mood, whole_image_box
-from fer.saliency import grad_cam, saliency_overlay
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +90,3 @@ def test_result_json_shape_and_helpers(classifier: Classifier, portrait: np.ndar
     assert isinstance(smoothed, FaceResult) and smoothed.box == face.box
     np.testing.assert_allclose(overall_mood([face, face]), face.probs, atol=1e-6)
     assert overall_mood([]) is None
-
-
-def test_saliency_highlights_the_face(classifier: Classifier, portrait: np.ndarray) -> None:
-    face = analyze(portrait, classifier)[0]
-    heat = grad_cam(classifier, face.crop)
-    assert heat.shape == (FACE_SIZE, FACE_SIZE)
-    assert 0.0 <= heat.min() and heat.max() <= 1.0 and heat.std() > 0.01
-    overlay = saliency_overlay(classifier, face.crop, size=192)
-    assert overlay.shape == (192, 192, 3) and overlay.dtype == np.uint8

@@ -13,8 +13,14 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card
-from fer.detection import DetectorSettings
+from ui.server_guard import protect_server_process
+
+# app.py and every page import this module: here, once per server process, before any model code, TensorFlow
+# is kept out (it would make the webcam page's pylibsrtp segfault the server, issue 16; see ui/server_guard.py).
+protect_server_process()
+
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card  # noqa: E402
+from fer.detection import DetectorSettings  # noqa: E402
 
 SETTINGS_KEY = "fer_settings"
 
