@@ -15,9 +15,10 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer.labels import CLASS_NAMES
-from fer.live import LiveProcessor, parse_ice_servers
+from fer.live import LiveProcessor
 from ui.charts import timeline_figure
 from ui.common import current_settings, ensure_app_navigation, load_classifier
+from ui.webrtc import parse_ice_servers
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
