@@ -1,4 +1,4 @@
-"""``python -m fer predict | evaluate | bench``: the engine without Streamlit, a stable interface.
+"""``python -m fer predict | evaluate | bench | video``: the engine without Streamlit, a stable interface.
 
 ``predict --json`` prints ``[{"path": …, "faces": [{"box": [x, y, w, h], "label": …, "confidence": …,
 "probs": {…}}]}]``; an unreadable file gets ``"error": "…"`` and an empty face list instead of aborting.
@@ -16,6 +16,7 @@ from fer.data import DatasetError, default_data_dir, load_split
 from fer.detection import DetectorSettings
 from fer.imageio import ImageDecodeError, decode_image
 from fer.labels import CLASS_NAMES, SPLITS
+from fer.video_cli import add_video_parser, run_video
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL))
+
+    _add_model_args(add_video_parser(sub))
     return parser
 
 
@@ -136,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             from fer.bench import run_bench
 
             return run_bench(args)
+        if args.command == "video":
+            return run_video(args)
         classifier = Classifier.load(args.model)
         if args.command == "predict":
             return cmd_predict(args, classifier)

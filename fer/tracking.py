@@ -136,27 +136,34 @@ class DetectOrFollow:
     """Face boxes per frame: a full-frame Haar scan when due, else each known face followed locally.
 
     Detection is what costs time on a CPU (the classifier takes ~0.2 ms a face), so a frame only gets a
-    full scan every ``interval`` seconds, when asked to (``full=True``), or when no face is being
-    followed; other frames re-detect each known face in a window around its last box
+    full scan every ``interval`` seconds, when asked to (``full=True``), or when every followed face
+    was lost; other frames re-detect each known face in a window around its last box
     (:func:`follow_faces`), ~25x cheaper, which keeps the boxes on a moving face. New faces therefore
     appear within ``interval``. ``interval=0`` scans every frame in full (as the upload page does).
+    While no face is known, a full scan runs at most every ``idle_interval`` seconds (0, the webcam's
+    choice: every frame), so footage without faces does not cost a full scan per frame.
     Holds the previous frame's boxes: one instance per stream, called from one thread.
     """
 
-    def __init__(self, interval: float = REDETECT_INTERVAL_S) -> None:
+    def __init__(self, interval: float = REDETECT_INTERVAL_S, idle_interval: float = 0.0) -> None:
         self.interval = float(interval)
+        self.idle_interval = float(idle_interval)
         self._boxes: list[Box] = []
         self._last_full = -float("inf")
 
     def find(self, gray: np.ndarray, settings: DetectorSettings, now: float, *, full: bool = False) -> list[Box]:
         """This frame's face boxes, largest first; ``now`` in seconds (any origin, increasing)."""
-        due = full or not self._boxes or self.interval <= 0 or now - self._last_full >= self.interval
-        boxes = [] if due else follow_faces(gray, self._boxes, settings)
-        if not boxes:  # due, or every followed face was lost: scan the whole frame
-            boxes = detect_faces(gray, settings)
-            self._last_full = now
-        self._boxes = boxes
-        return boxes
+        since = now - self._last_full
+        if not full and self._boxes and self.interval > 0 and since < self.interval:
+            boxes = follow_faces(gray, self._boxes, settings)
+            if boxes:
+                self._boxes = boxes
+                return boxes  # else every followed face was lost: scan the whole frame now
+        elif not full and not self._boxes and since < self.idle_interval:
+            return []
+        self._boxes = detect_faces(gray, settings)
+        self._last_full = now
+        return self._boxes
 
 
 def follow_faces(gray: np.ndarray, previous: Sequence[Box], settings: DetectorSettings) -> list[Box]:
