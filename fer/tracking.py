@@ -52,15 +52,24 @@ class FaceTracker:
     ``iou_threshold``); a track not seen for more than ``max_missed`` frames is dropped, so a face that
     comes back later starts fresh, with a new id. Ids count up from 1 and are never reused.
     ``strength`` in [0, 1): the weight of the past (0 = no smoothing).
+
+    ``max_shift`` (0: off, the webcam's choice) also matches a face whose box barely overlaps a track's
+    but whose centre moved at most ``max_shift`` times the track's side, at a similar size: frames
+    sampled far apart (a video analysed at 2 frames/s) see a walking face overlap its last box little.
     Not thread-safe by itself: :class:`fer.live.LiveProcessor` calls it under its lock.
     """
 
     def __init__(
-        self, strength: float = 0.6, iou_threshold: float = TRACK_IOU, max_missed: int = TRACK_MAX_MISSED
+        self,
+        strength: float = 0.6,
+        iou_threshold: float = TRACK_IOU,
+        max_missed: int = TRACK_MAX_MISSED,
+        max_shift: float = 0.0,
     ) -> None:
         self.strength = strength
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
+        self.max_shift = float(max_shift)
         self._tracks: list[_Track] = []
         self._next_id = 1
 
@@ -111,10 +120,10 @@ class FaceTracker:
         return out
 
     def _match(self, faces: Sequence[FaceResult]) -> dict[int, int]:
-        """Face index -> track index, greedily by best overlap, each track used once."""
+        """Face index -> track index, greedily by best overlap (then nearest centre), each track used once."""
         pairs = sorted(
             (
-                (iou(face.box, track.box), fi, ti)
+                (iou(face.box, track.box), -_shift(face.box, track.box), fi, ti)
                 for fi, face in enumerate(faces)
                 for ti, track in enumerate(self._tracks)
             ),
@@ -122,14 +131,27 @@ class FaceTracker:
         )
         face_to_track: dict[int, int] = {}
         used_tracks: set[int] = set()
-        for overlap, fi, ti in pairs:
-            if overlap < self.iou_threshold:
-                break
+        for overlap, neg_shift, fi, ti in pairs:
             if fi in face_to_track or ti in used_tracks:
+                continue
+            if overlap < self.iou_threshold and not (
+                -neg_shift <= self.max_shift and _similar_size(faces[fi].box, self._tracks[ti].box)
+            ):
                 continue
             face_to_track[fi] = ti
             used_tracks.add(ti)
         return face_to_track
+
+
+def _shift(box: Box, previous: Box) -> float:
+    """How far the box's centre is from the previous one's, in sides of the previous box."""
+    dx = (box[0] + box[2] / 2) - (previous[0] + previous[2] / 2)
+    dy = (box[1] + box[3] / 2) - (previous[1] + previous[3] / 2)
+    return float(np.hypot(dx, dy)) / max(previous[2], previous[3], 1)
+
+
+def _similar_size(a: Box, b: Box, factor: float = 1.5) -> bool:
+    return max(a[2], b[2]) <= factor * max(1, min(a[2], b[2]))
 
 
 class DetectOrFollow:

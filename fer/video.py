@@ -31,12 +31,16 @@ from fer.classifier import Classifier
 from fer.detection import DetectorSettings, crop_face
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 from fer.pipeline import FaceResult, annotate, classify_boxes
-from fer.tracking import REDETECT_INTERVAL_S, TRACK_MAX_MISSED, DetectOrFollow, FaceTracker
+from fer.tracking import REDETECT_INTERVAL_S, DetectOrFollow, FaceTracker
 from fer.videoio import AnnotatedWriter, Frame, Source, VideoError, VideoInfo, VideoReader
 
 #: A face unseen for up to this long keeps its id (it covers a full-scan interval, in which a face the
 #: follower lost is found again); longer, and it comes back under a new id.
 TRACK_GAP_S = 1.5
+#: Between analysed frames a face may move this many face widths and keep its id (the tracker's
+#: ``max_shift``): enough for a person walking past at 2 analysed frames/s, less than the gap between
+#: two people side by side.
+TRACK_MAX_SHIFT = 1.0
 #: While no face is known, the whole frame is scanned at most this often (video seconds): footage
 #: without faces (title cards, an empty room) would otherwise cost a full scan per frame (~12 frames/s
 #: at 640x480 measured here under load, against ~80 with a face followed). A face that walks in is
@@ -331,7 +335,9 @@ def analyse_video(
     with VideoReader(source, name) as reader:
         info = reader.info
         rate = options.fps or info.fps or 30.0
-        tracker = FaceTracker(options.smoothing, max_missed=max(TRACK_MAX_MISSED, math.ceil(TRACK_GAP_S * rate)))
+        tracker = FaceTracker(
+            options.smoothing, max_missed=max(1, math.ceil(TRACK_GAP_S * rate)), max_shift=TRACK_MAX_SHIFT
+        )
         finder = DetectOrFollow(options.redetect_interval, idle_interval=IDLE_SCAN_S)
         columns, watch = _Columns(), _RateWatch(info.fps)
         writer = AnnotatedWriter(out, reader) if out is not None else None

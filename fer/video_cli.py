@@ -72,6 +72,8 @@ def _analyse(args: argparse.Namespace) -> int:
             bar.update(round(t, 1) - bar.n)
 
         analysis = analyse_video(args.input, args.input.name, classifier, options, out=args.out, progress=progress)
+        if bar.total:
+            bar.update(bar.total - bar.n)  # the last frame starts one frame before the end
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as fp:
             analysis.write_csv(fp)

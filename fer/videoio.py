@@ -128,14 +128,23 @@ class VideoReader:
         self._file = _as_file(source, name)
         try:
             self._container = av.open(self._file, mode="r")
+        except av.error.EOFError:
+            raise VideoError(f"{name} ends before its first frame (an empty or truncated video).") from None
         except (av.error.FFmpegError, OSError) as exc:
             raise VideoError(
                 f"{name} cannot be read as a video: not a video file, or truncated or damaged ({_reason(exc)})."
             ) from None
+        demuxer = self._container.format.name
+        if demuxer == "image2" or demuxer.endswith("_pipe"):  # FFmpeg reads a photo as a 1-frame video
+            self.close()
+            kind = demuxer.removesuffix("_pipe").upper()
+            raise VideoError(f"{name} is an image ({kind}), not a video: use the Upload page for photos.")
         if not self._container.streams.video:
             kinds = sorted({s.type for s in self._container.streams})
             self.close()
-            what = "an audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
+            if not kinds:
+                raise VideoError(f"{name} contains no video frames (an empty container).")
+            what = "an audio-only file" if kinds == ["audio"] else f"only {', '.join(kinds)}"
             raise VideoError(f"{name} has no video track ({what}).")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"  # decode on all cores while analysis runs

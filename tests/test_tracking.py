@@ -114,6 +114,18 @@ def test_tracker_ids_are_stable_and_never_reused():
     assert [i for i, _ in tracker.track([face(left, p)])] == [4]  # reset never reuses an id
 
 
+def test_tracker_max_shift_keeps_a_fast_face_and_not_a_far_one():
+    p = one_hot_mix(HAPPY, NEUTRAL, 0.7)
+    start, moved = (100, 100, 60, 60), (150, 110, 60, 60)  # moved 0.85 sides: IoU 0.09
+    strict, tolerant = FaceTracker(0.5), FaceTracker(0.5, max_shift=1.0)
+    for tracker in (strict, tolerant):
+        tracker.track([face(start, p)])
+    assert strict.track([face(moved, p)])[0][0] == 2  # IoU alone: a new face
+    assert tolerant.track([face(moved, p)])[0][0] == 1
+    assert tolerant.track([face((300, 110, 60, 60), p)])[0][0] == 2  # 2.5 sides away: someone else
+    assert tolerant.track([face((260, 80, 150, 150), p)])[0][0] == 3  # same centre, 2.5x the size
+
+
 def test_tracker_update_is_track_without_ids():
     a, b = FaceTracker(0.7), FaceTracker(0.7)
     for dx in (0, 3, 6):
