@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:"),
     st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("pages/video.py", title="Video", icon=":material/movie:"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/monitoring:"),
 ]
 

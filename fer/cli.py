@@ -1,4 +1,4 @@
-"""``python -m fer predict | evaluate | bench | convert``: the engine without Streamlit, a stable interface.
+"""``python -m fer predict | evaluate | bench | convert | video | batch``: the engine without Streamlit.
 
 ``predict --json`` prints ``[{"path": …, "faces": [{"box": [x, y, w, h], "label": …, "confidence": …,
 "probs": {…}}]}]``; an unreadable file gets ``"error": "…"`` and an empty face list instead of aborting.
@@ -17,6 +17,7 @@ from fer.data import DatasetError, default_data_dir, load_split
 from fer.detection import DetectorSettings
 from fer.imageio import ImageDecodeError, decode_image
 from fer.labels import CLASS_NAMES, SPLITS
+from fer.video_cli import add_video_parser, run_video
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="write a model's .tflite (what the app serves) from its .keras")
     p.add_argument("model", help="model stem, e.g. models/fer_cnn (reads .keras and .json, writes .tflite)")
     p.add_argument("--json", action="store_true")
+    _add_model_args(add_video_parser(sub))
     return parser
 
 
@@ -203,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_batch(args)
         if args.command == "convert":
             return cmd_convert(args)
+        if args.command == "video":
+            return run_video(args)
         classifier = Classifier.load(args.model)
         if args.command == "predict":
             return cmd_predict(args, classifier)

@@ -15,12 +15,13 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 
 from fer.classifier import Classifier
-from fer.live import LiveProcessor, parse_ice_servers
+from fer.live import LiveProcessor
 from ui.camera import WEBRTC_TRANSLATIONS, CameraProblem, browser_camera, camera_problem, page_url, show_problem
 from ui.charts import timeline_figure
 from ui.common import current_settings, ensure_app_navigation, kept, load_classifier
 from ui.live_panel import stats_panel, stream_start_frames
 from ui.photo_view import mood_music, show_photo, take_photo
+from ui.webrtc import parse_ice_servers
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 

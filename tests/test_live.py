@@ -1,37 +1,26 @@
-"""fer.live: smoothing across frames, the per-tab LiveProcessor, its stats, timeline and thread safety."""
+"""fer.live: the per-tab LiveProcessor, its stats, timeline and thread safety (tracking: test_tracking.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import threading
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
-from fer.detection import detect_faces, iou
+from fer.detection import DetectorSettings, detect_faces, iou
+from fer.fps import FpsMeter
 from fer.labels import CLASS_NAMES
-from fer.live import FaceTracker, LiveProcessor, LiveStats, parse_ice_servers
-from fer.pipeline import FaceResult
+from fer.live import LiveProcessor, LiveStats
 
 W, H = 640, 480
 
 
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def classifier():
-    try:
-        return Classifier.load(MODELS_DIR / DEFAULT_MODEL)
-    except ModelError as exc:
-        if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
-            pytest.fail(f"the shipped model cannot be loaded on CI: {exc}", pytrace=False)
-        pytest.skip(f"no usable model in models/ ({exc}); train one with `python -m fer.train`")
-
-
 @pytest.fixture(scope="module")
 def portrait(astronaut_path: Path) -> np.ndarray:
     """A 640x480 RGB webcam-like frame: the 512x512 portrait scaled to 480 high, centred, grey sides."""
@@ -57,89 +46,6 @@ class FakeClock:
     def __call__(self) -> float:
         self.t += self.step
         return self.t
-
-
-def face(box, probs) -> FaceResult:
-    return FaceResult(tuple(box), np.asarray(probs, np.float32), np.zeros((48, 48), np.uint8))
-
-
-def one_hot_mix(a: int, b: int, pa: float) -> np.ndarray:
-    p = np.zeros(len(CLASS_NAMES), np.float32)
-    p[a], p[b] = pa, 1.0 - pa
-    return p
-
-
-HAPPY, NEUTRAL = CLASS_NAMES.index("happy"), CLASS_NAMES.index("neutral")
-
-
-# ----------------------------------------------------------------------------- FaceTracker
-def label_flips(strength: float, frames: int = 42) -> int:
-    """Label changes for one still, mostly happy face whose raw prediction reads neutral every 3rd frame."""
-    tracker = FaceTracker(strength)
-    usual, glitch = one_hot_mix(HAPPY, NEUTRAL, 0.7), one_hot_mix(HAPPY, NEUTRAL, 0.4)
-    labels = [
-        tracker.update([face((100 + i % 2, 100, 80, 80), glitch if i % 3 == 2 else usual)])[0].label
-        for i in range(frames)
-    ]
-    return sum(x != y for x, y in zip(labels, labels[1:]))
-
-
-def test_tracker_smoothing_reduces_label_flicker():
-    raw = label_flips(0.0)
-    smooth = label_flips(0.8)
-    assert raw == 27  # without smoothing the label follows every glitch (in and out)
-    assert smooth < raw / 4, (raw, smooth)
-
-
-def test_tracker_without_smoothing_returns_the_input_probabilities():
-    tracker = FaceTracker(0.0)
-    p = one_hot_mix(HAPPY, NEUTRAL, 0.7)
-    out = tracker.update([face((0, 0, 50, 50), p)])
-    np.testing.assert_allclose(out[0].probs, p)
-
-
-def test_tracker_is_an_exponential_moving_average():
-    tracker = FaceTracker(0.5)
-    a, b = one_hot_mix(HAPPY, NEUTRAL, 1.0), one_hot_mix(HAPPY, NEUTRAL, 0.0)
-    tracker.update([face((10, 10, 60, 60), a)])
-    out = tracker.update([face((12, 10, 60, 60), b)])[0]
-    np.testing.assert_allclose(out.probs[[HAPPY, NEUTRAL]], [0.5, 0.5], atol=1e-6)
-    assert out.box == (12, 10, 60, 60)  # the box is this frame's, only probabilities are smoothed
-    assert abs(float(out.probs.sum()) - 1.0) < 1e-5
-
-
-def test_tracker_matches_faces_by_iou_not_by_order():
-    tracker = FaceTracker(0.9)
-    left, right = (20, 20, 100, 100), (400, 30, 100, 100)
-    happy, neutral = one_hot_mix(HAPPY, NEUTRAL, 1.0), one_hot_mix(HAPPY, NEUTRAL, 0.0)
-    tracker.update([face(left, happy), face(right, neutral)])
-    # Next frame: order swapped, boxes moved a little, and both raw predictions swapped too.
-    out = tracker.update([face((405, 32, 100, 100), happy), face((24, 18, 100, 100), neutral)])
-    assert out[0].label == "neutral" and out[1].label == "happy"  # each kept its own history
-    # A face far from every track (IoU < 0.3) starts a new, unsmoothed track.
-    out = tracker.update([face((200, 300, 100, 100), happy)])
-    np.testing.assert_allclose(out[0].probs, happy)
-
-
-def test_tracker_drops_tracks_after_missed_frames():
-    tracker = FaceTracker(0.9, max_missed=3)
-    box = (50, 50, 80, 80)
-    tracker.update([face(box, one_hot_mix(HAPPY, NEUTRAL, 1.0))])
-    for _ in range(2):
-        tracker.update([])
-    assert len(tracker) == 1
-    out = tracker.update([face(box, one_hot_mix(HAPPY, NEUTRAL, 0.0))])  # back after 2 missed frames
-    assert out[0].label == "happy"  # still smoothed with its history
-    for _ in range(4):
-        tracker.update([])
-    assert len(tracker) == 0
-    out = tracker.update([face(box, one_hot_mix(HAPPY, NEUTRAL, 0.0))])
-    assert out[0].label == "neutral"  # a fresh track
-
-
-def test_tracker_strength_is_clamped():
-    assert FaceTracker(-1).strength == 0.0
-    assert 0.9 < FaceTracker(5).strength < 1.0
 
 
 # ----------------------------------------------------------------------------- LiveProcessor
@@ -237,14 +143,33 @@ def test_frames_without_faces(classifier):
 
 
 def test_update_settings_from_another_thread(classifier, portrait):
-    proc = LiveProcessor(classifier, mirror=False)
-    proc.update(smoothing=0.3, overlays=False, mirror=True)
-    assert proc.smoothing == pytest.approx(0.3) and not proc.overlays and proc.mirror
-    from fer.detection import DetectorSettings
+    """The UI thread changes settings while a video thread streams; the frames after it obey them."""
+    proc = LiveProcessor(classifier, mirror=False, redetect_interval=60)
+    stop = threading.Event()
 
-    proc.update(DetectorSettings(min_size=400))  # larger than the face: nothing found any more
-    proc.process(portrait)
-    assert proc.latest_stats().n_faces == 0
+    def stream() -> None:
+        while not stop.is_set():
+            proc.process(portrait)
+
+    def wait_for_frames(n: int) -> None:
+        deadline = time.monotonic() + 60
+        while proc.frames_processed < n:
+            assert time.monotonic() < deadline, f"only {proc.frames_processed} frames processed"
+            time.sleep(0.01)
+
+    video = threading.Thread(target=stream)
+    video.start()
+    try:
+        wait_for_frames(3)
+        assert proc.latest_stats().n_faces == 1
+        proc.update(smoothing=0.3, overlays=False)
+        proc.update(DetectorSettings(min_size=400))  # larger than the face: nothing found any more
+        wait_for_frames(proc.frames_processed + 2)  # one frame may have started before the update
+        assert proc.latest_stats().n_faces == 0
+    finally:
+        stop.set()
+        video.join(timeout=60)
+    assert proc.smoothing == pytest.approx(0.3) and not proc.overlays
 
 
 def test_record_error(classifier):
@@ -283,23 +208,16 @@ def test_two_processors_in_two_threads_never_mix(classifier, portrait):
     assert face_tab.latest_stats().label in CLASS_NAMES and blank_tab.latest_stats().label is None
 
 
-def test_stats_mailbox_never_blocks(classifier, portrait):
+def test_latest_stats_are_the_newest_frames_even_unread(classifier, portrait):
     proc = LiveProcessor(classifier, mirror=False, clock=FakeClock())
-    for _ in range(5):  # nobody reads: the one-slot mailbox must drop the older value, not block
+    for _ in range(5):  # nobody reads in between: the reader gets the newest, never a stale one
         proc.process(portrait)
     assert proc.latest_stats().frames == 5
 
 
-# ----------------------------------------------------------------------------- ICE servers
-def test_parse_ice_servers():
-    assert parse_ice_servers("") == [] and parse_ice_servers(None) == [] and parse_ice_servers("  ") == []
-    assert parse_ice_servers("stun:stun.example.org:3478, turn:turn.example.org") == [
-        {"urls": "stun:stun.example.org:3478"},
-        {"urls": "turn:turn.example.org"},
-    ]
-    servers = parse_ice_servers('[{"urls": ["turn:t.example.org:3478"], "username": "u", "credential": "c"}]')
-    assert servers == [{"urls": ["turn:t.example.org:3478"], "username": "u", "credential": "c"}]
-    assert parse_ice_servers('{"urls": "stun:s.example.org"}') == [{"urls": "stun:s.example.org"}]
-    for bad in ("http://example.org", "[1, 2]", "[{", '[{"username": "u"}]'):
-        with pytest.raises(ValueError):
-            parse_ice_servers(bad)
+def test_fps_meter_window():
+    meter = FpsMeter(window=1.0)
+    assert meter.fps == 0.0 and meter.ms == 0.0
+    for i in range(30):  # a frame every 0.1 s, each taking 40 ms
+        meter.add(i * 0.1, i * 0.1 + 0.04)
+    assert meter.fps == pytest.approx(10.0) and meter.ms == pytest.approx(40.0)

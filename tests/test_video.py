@@ -1,0 +1,296 @@
+"""fer.video / fer.videoio on synthetic clips of real faces: ids, timelines, CSV/JSON, output video, bad files.
+
+Expected values come from the scene script (which face is visible when) and from running the
+engine's own per-frame pipeline on the decoded frames, never from hard-coded model outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from videoclips import (
+    TWO_FACES_FPS,
+    W,
+    clip_bytes,
+    load_faces,
+    scene,
+    two_faces_frames,
+    visible,
+)
+
+from fer.detection import detect_faces
+from fer.labels import CLASS_NAMES
+from fer.pipeline import classify_boxes
+from fer.video import TRACK_GAP_S, VideoOptions, analyse_video
+from fer.videoio import ANALYSIS_MAX_SIDE, VideoError, VideoReader
+
+
+@pytest.fixture(scope="module")
+def faces(astronaut_path: Path, public_test):
+    return load_faces(astronaut_path, public_test.images)
+
+
+@pytest.fixture(scope="module")
+def two_faces_clip(faces) -> bytes:
+    return clip_bytes(two_faces_frames(faces), TWO_FACES_FPS)
+
+
+@pytest.fixture(scope="module")
+def two_faces(two_faces_clip: bytes, classifier):
+    """The two-face clip analysed every frame without smoothing, and its annotated video."""
+    out = io.BytesIO()
+    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(smoothing=0.0), out=out)
+    return analysis, out.getvalue()
+
+
+def ids_by_side(analysis) -> dict[str, list[int]]:
+    """Face ids whose boxes are on the left (the portrait) and on the right (the FER face)."""
+    sides: dict[str, list[int]] = {"left": [], "right": []}
+    for face_id in analysis.face_ids:
+        x = analysis.row_box[analysis.row_id == face_id][:, 0]
+        sides["left" if np.median(x) < W / 2 else "right"].append(face_id)
+    return sides
+
+
+# ----------------------------------------------------------------------------- ids and timelines
+def test_ids_follow_the_faces_and_a_returning_face_gets_a_new_id(two_faces):
+    analysis, _ = two_faces
+    assert analysis.frames_decoded == len(analysis.sample_t) == 70
+    sides = ids_by_side(analysis)
+    assert len(sides["left"]) == 1, sides  # the portrait keeps its id through the 0.3 s without faces
+    assert len(sides["right"]) == 2 and sides["right"][0] < sides["right"][1], sides  # gone 2.5 s > TRACK_GAP_S
+    assert 2.5 > TRACK_GAP_S
+    portrait, first, second = sides["left"][0], *sides["right"]
+    for s, t in enumerate(analysis.sample_t):
+        present = set(analysis.row_id[analysis.row_sample == s].tolist())
+        show_portrait, show_fer = visible(t)
+        assert (portrait in present) == show_portrait, (t, present)
+        if not show_fer:
+            assert not present & {first, second}, (t, present)
+        elif t < 2.0:
+            assert present >= {first}, (t, present)
+        elif t >= 4.5 + 1.1:  # new faces are found by the next full scan (at most 1 s later)
+            assert second in present, (t, present)
+
+
+def test_summaries_times_on_screen(two_faces):
+    analysis, _ = two_faces
+    summaries = {f.id: f for f in analysis.faces()}
+    sides = ids_by_side(analysis)
+    portrait, first, second = summaries[sides["left"][0]], *(summaries[i] for i in sides["right"])
+    assert portrait.seconds == pytest.approx(6.7, abs=1e-6)  # 7 s minus the three empty frames
+    assert first.seconds == pytest.approx(2.0, abs=1e-6) and first.first_s == 0.0
+    assert 4.5 <= second.first_s <= 5.6 and second.last_s == pytest.approx(6.9)
+    assert analysis.faces()[0].id == portrait.id  # longest on screen first
+    for face in summaries.values():
+        assert sum(face.share.values()) == pytest.approx(1.0)
+        assert float(face.mean_probs.sum()) == pytest.approx(1.0, abs=1e-4)
+        assert face.label in CLASS_NAMES and face.share[face.label] == max(face.share.values())
+
+
+def test_probabilities_are_the_per_frame_pipeline_on_the_decoded_frames(two_faces, two_faces_clip, classifier):
+    """Without smoothing, every face's probabilities are what classify_boxes gives on that frame."""
+    analysis, _ = two_faces
+    with av.open(io.BytesIO(two_faces_clip)) as container:
+        grays = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    for r in range(0, len(analysis.row_id), 7):  # every 7th face row
+        frame = int(analysis.sample_frame[analysis.row_sample[r]])
+        box = tuple(int(v) for v in analysis.row_box[r])
+        expected = classify_boxes(grays[frame], [box], classifier, tta=classifier.default_tta)[0].probs
+        np.testing.assert_allclose(analysis.row_probs[r], expected, atol=0.02)
+
+
+def test_timelines_have_gaps_where_faces_are_absent(two_faces):
+    analysis, _ = two_faces
+    sides = ids_by_side(analysis)
+    t, probs = analysis.face_timeline(sides["right"][0])
+    assert len(t) == len(analysis.sample_t) and probs.shape == (len(t), 7)
+    absent = np.isnan(probs).all(axis=1)
+    assert not absent[t < 2.0].any() and absent[t >= 2.0].all()  # a gap, not a line to the next id
+    t, mood = analysis.mood_timeline()
+    nothing = np.isnan(mood).all(axis=1)
+    assert np.array_equal(nothing, (t >= 3.0 - 1e-9) & (t < 3.3 - 1e-9))
+    np.testing.assert_allclose(mood[~nothing].sum(axis=1), 1.0, atol=1e-4)
+    t_small, p_small = analysis.face_timeline(sides["left"][0], max_points=10)
+    assert len(t_small) <= 10 and np.isnan(p_small).any() == False  # noqa: E712 - averaged over the gap
+
+
+def test_smoothing_steadies_the_probabilities(two_faces_clip, classifier, two_faces):
+    raw, _ = two_faces
+    smooth = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(smoothing=0.9))
+    portrait = ids_by_side(raw)["left"][0]
+
+    def jitter(analysis, face_id: int) -> float:
+        probs = analysis.row_probs[analysis.row_id == face_id]
+        return float(np.abs(np.diff(probs, axis=0)).sum(axis=1).mean())
+
+    assert jitter(smooth, ids_by_side(smooth)["left"][0]) < jitter(raw, portrait)
+
+
+def test_every_n_frames_per_second(two_faces_clip, classifier):
+    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(fps=2))
+    assert analysis.frames_decoded == 70 and len(analysis.sample_t) == 14
+    np.testing.assert_allclose(np.diff(analysis.sample_t), 0.5, atol=1e-6)
+    assert analysis.sample_durations() == pytest.approx([0.5] * 14)
+
+
+# ----------------------------------------------------------------------------- exports
+def test_csv_has_a_row_per_face_per_frame_and_marks_empty_frames(two_faces):
+    analysis, _ = two_faces
+    rows = list(csv.DictReader(io.StringIO(analysis.to_csv())))
+    assert list(rows[0].keys()) == ["t_seconds", "frame", "face_id", "x", "y", "w", "h", "label", *CLASS_NAMES]
+    faces = [r for r in rows if r["face_id"]]
+    empty = [r for r in rows if not r["face_id"]]
+    assert len(faces) == len(analysis.row_id)
+    assert [float(r["t_seconds"]) for r in empty] == pytest.approx([3.0, 3.1, 3.2])
+    assert {int(r["face_id"]) for r in faces} == set(analysis.face_ids)
+    for r in faces:
+        probs = [float(r[c]) for c in CLASS_NAMES]
+        assert sum(probs) == pytest.approx(1.0, abs=2e-3)
+        assert r["label"] == CLASS_NAMES[int(np.argmax(probs))]
+        assert int(r["frame"]) == round(float(r["t_seconds"]) * TWO_FACES_FPS)
+
+
+def test_json_matches_the_csv_and_the_summaries(two_faces):
+    analysis, _ = two_faces
+    doc = json.loads(analysis.to_json())
+    assert doc["file"] == "two_faces.mp4" and doc["frames_analysed"] == 70
+    assert [f["id"] for f in doc["faces"]] == [f.id for f in analysis.faces()]
+    assert sum(len(f["faces"]) for f in doc["frames"]) == len(analysis.row_id)
+    assert "No face" not in " ".join(doc["notes"])
+    first = doc["frames"][0]
+    assert first["t"] == 0.0 and first["frame"] == 0 and len(first["faces"]) == 2
+    assert set(first["faces"][0]) == {"id", "box", "label", "probs"}
+
+
+def test_annotated_video_round_trip(two_faces, two_faces_clip):
+    analysis, video = two_faces
+    with av.open(io.BytesIO(video)) as out, av.open(io.BytesIO(two_faces_clip)) as src:
+        stream = out.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert float(stream.average_rate) == pytest.approx(TWO_FACES_FPS)
+        annotated = [f.to_ndarray(format="rgb24") for f in out.decode(stream)]
+        original = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+    assert len(annotated) == len(original) == 70
+    differs = [np.abs(a.astype(int) - o.astype(int)).max() > 60 for a, o in zip(annotated, original)]
+    has_face = [len(analysis.row_id[analysis.row_sample == s]) > 0 for s in range(70)]
+    assert differs == has_face  # boxes drawn exactly on the frames with faces
+
+
+# ----------------------------------------------------------------------------- file quirks
+def test_rotation_metadata_is_honoured(faces, classifier):
+    upright = [scene(faces, True, False) for _ in range(5)]
+    stored = [cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in upright]  # as a phone held sideways stores it
+    rotated = analyse_video(clip_bytes(stored, rotation=90), "phone.mp4", classifier)
+    assert (rotated.info.width, rotated.info.height, rotated.info.rotation) == (640, 480, 90)  # upright again
+    assert len(rotated.face_ids) == 1 and len(rotated.row_id) == 5
+    assert any("rotation" in note for note in rotated.notes)
+    unrotated = analyse_video(clip_bytes(stored), "sideways.mp4", classifier)
+    assert len(unrotated.row_id) == 0  # the same pixels without the metadata: the face lies on its side
+    with VideoReader(clip_bytes(stored, rotation=90), "phone.mp4") as reader:
+        frame = reader.frame_at(0.2)
+    assert frame.shape == (480, 640, 3) and len(detect_faces(frame)) == 1
+
+
+def test_variable_frame_rate_keeps_each_frames_time(faces, classifier):
+    times = np.cumsum([0.0] + [0.05, 0.15] * 10)[:20]
+    frames = [scene(faces, True, False, dx=i) for i in range(20)]
+    out = io.BytesIO()
+    analysis = analyse_video(clip_bytes(frames, times=times), "vfr.mp4", classifier, out=out)
+    np.testing.assert_allclose(analysis.sample_t, times, atol=1e-3)
+    assert analysis.variable_rate and any("Variable frame rate" in n for n in analysis.notes)
+    with av.open(io.BytesIO(out.getvalue())) as container:
+        written = [f.time for f in container.decode(video=0)]
+    np.testing.assert_allclose(written, times, atol=2e-3)
+
+
+def test_4k_is_analysed_on_a_downscaled_copy(faces, classifier):
+    big = cv2.resize(scene(faces, True, True), (3840, 2880), interpolation=cv2.INTER_LINEAR)[360:2520]
+    analysis = analyse_video(clip_bytes([big] * 3), "uhd.mp4", classifier)
+    info = analysis.info
+    assert (info.source_width, info.source_height) == (3840, 2160) and max(info.width, info.height) == ANALYSIS_MAX_SIDE
+    assert len(analysis.face_ids) == 2 and any("3840×2160" in n for n in analysis.notes)
+
+
+@pytest.mark.parametrize(
+    ("container", "codec", "audio_codec", "expected"),
+    [
+        ("mp4", "libx264", "aac", "copied"),
+        ("webm", "libvpx-vp9", "libopus", "copied"),
+        ("avi", "mpeg4", "pcm_s16le", "re-encoded to AAC"),
+    ],
+)
+def test_audio_track_is_kept(faces, classifier, container, codec, audio_codec, expected):
+    frames = [scene(faces, True, False)] * 10
+    data = clip_bytes(frames, container=container, codec=codec, audio_codec=audio_codec, tone_hz=440)
+    out = io.BytesIO()
+    analysis = analyse_video(data, f"talk.{container}", classifier, out=out)
+    assert analysis.audio == expected
+    with av.open(io.BytesIO(out.getvalue())) as result:
+        assert [s.type for s in result.streams] == ["video", "audio"]
+        assert result.streams.audio[0].codec_context.name == "aac" or expected == "copied"
+        samples = sum(f.samples for f in result.decode(audio=0))
+    assert samples / 48000 == pytest.approx(1.0, abs=0.1)  # a second of sound for a second of video
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_files_get_a_clear_message_naming_them(faces, classifier, astronaut_path: Path, tmp_path: Path):
+    good = clip_bytes([scene(faces, True, False)] * 5, container="mp4")
+    audio_only = io.BytesIO()
+    with av.open(audio_only, "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=48000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    no_frames = {}
+    for container in ("mp4", "matroska"):  # a video track is declared, no frame is ever written
+        buf = io.BytesIO()
+        with av.open(buf, "w", format=container) as out:
+            stream = out.add_stream("libx264", rate=30)
+            stream.width, stream.height = 64, 48
+            out.start_encoding()
+        no_frames[container] = buf.getvalue()
+    cases = {
+        "empty.mp4": (b"", "empty (0 bytes)"),
+        "photo.mp4": (astronaut_path.read_bytes(), "is an image (PNG), not a video"),
+        "noise.mp4": (bytes(range(256)) * 64, "cannot be read as a video"),
+        "half.mp4": (good[: len(good) // 2], "truncated or damaged"),
+        "sound.mp4": (audio_only.getvalue(), "audio-only"),
+        "nothing.mp4": (no_frames["mp4"], "no video frames"),
+        "nothing.mkv": (no_frames["matroska"], "ends before its first frame"),
+    }
+    for name, (data, reason) in cases.items():
+        with pytest.raises(VideoError) as err:
+            analyse_video(data, name, classifier)
+        assert name in str(err.value) and reason in str(err.value), str(err.value)
+    with pytest.raises(VideoError, match="missing.mp4 cannot be read"):
+        analyse_video(tmp_path / "missing.mp4", "missing.mp4", classifier)
+
+
+def test_a_truncated_stream_gives_the_part_that_could_be_read(faces, classifier):
+    frames = [scene(faces, True, False, dx=i) for i in range(40)]
+    data = clip_bytes(frames, container="matroska", codec="mpeg4")  # streamable: readable up to the cut
+    analysis = analyse_video(data[: len(data) * 2 // 3], "cut.mkv", classifier)
+    assert 5 < analysis.frames_decoded < 40
+    assert any("cut.mkv" in n and ("truncated" in n or "damaged" in n) for n in analysis.notes), analysis.notes
+
+
+def test_cancel_keeps_the_results_so_far(two_faces_clip, classifier):
+    seen: list[int] = []
+    analysis = analyse_video(
+        two_faces_clip,
+        "two_faces.mp4",
+        classifier,
+        progress=lambda t, total, frames: seen.append(frames),
+        should_stop=lambda: len(seen) >= 12,
+    )
+    assert analysis.cancelled and analysis.frames_decoded == 12 and len(analysis.sample_t) == 12
+    assert any("Cancelled at 1.1 s" in n for n in analysis.notes)

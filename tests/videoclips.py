@@ -1,0 +1,88 @@
+"""Synthetic video clips for the video tests, built from the test portrait and real FER2013 faces.
+
+The scenes are drawn here and encoded with :func:`fer.videoio.encode_video` (PyAV), so every test
+knows exactly which face is visible in which frame.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer.detection import detect_faces
+from fer.videoio import encode_video
+
+W, H = 640, 480
+BACKGROUND = 110
+PORTRAIT_SIDE = 280  # the astronaut's face is ~57 px wide at this size
+FER_SIDE = 150
+
+
+@dataclass(frozen=True)
+class Faces:
+    """The two faces of the scenes: the portrait (RGB) and an upscaled FER2013 face (grey)."""
+
+    portrait: np.ndarray  # [PORTRAIT_SIDE, PORTRAIT_SIDE, 3]
+    fer_face: np.ndarray  # [FER_SIDE, FER_SIDE]
+
+
+def load_faces(astronaut_path: Path, fer_images: np.ndarray) -> Faces:
+    """The portrait and the first FER2013 face that the detector finds beside it (exactly two faces)."""
+    rgb = cv2.cvtColor(cv2.imread(str(astronaut_path)), cv2.COLOR_BGR2RGB)
+    portrait = cv2.resize(rgb, (PORTRAIT_SIDE, PORTRAIT_SIDE), interpolation=cv2.INTER_AREA)
+    for image in fer_images[:200]:
+        face = cv2.resize(image, (FER_SIDE, FER_SIDE), interpolation=cv2.INTER_LINEAR)
+        faces = Faces(portrait, face)
+        if len(detect_faces(scene(faces, True, True))) == 2 and len(detect_faces(scene(faces, False, True))) == 1:
+            return faces
+    raise AssertionError("no FER2013 face among the first 200 is detected beside the portrait")
+
+
+def scene(faces: Faces, portrait: bool, fer_face: bool, dx: int = 0) -> np.ndarray:
+    """A 640x480 RGB frame: the portrait on the left (shifted ``dx``), the FER face on the right."""
+    frame = np.full((H, W, 3), BACKGROUND, np.uint8)
+    if portrait:
+        x = 20 + dx
+        frame[100 : 100 + PORTRAIT_SIDE, x : x + PORTRAIT_SIDE] = faces.portrait
+    if fer_face:
+        frame[150 : 150 + FER_SIDE, 440 : 440 + FER_SIDE] = faces.fer_face[..., None]
+    return frame
+
+
+#: The two-face clip: 10 frames/s, 7 s. (start, end, portrait visible, FER face visible) in seconds.
+TWO_FACES_FPS = 10
+TWO_FACES_SCRIPT = [
+    (0.0, 2.0, True, True),
+    (2.0, 3.0, True, False),  # the FER face leaves ...
+    (3.0, 3.3, False, False),  # ... three frames without any face ...
+    (3.3, 4.5, True, False),
+    (4.5, 7.0, True, True),  # ... and it comes back after 2.5 s (longer than TRACK_GAP_S): a new id
+]
+
+
+def visible(t: float) -> tuple[bool, bool]:
+    """(portrait, FER face) visible at ``t`` seconds in the two-face clip."""
+    for start, end, portrait, fer_face in TWO_FACES_SCRIPT:
+        if start - 1e-9 <= t < end - 1e-9:
+            return portrait, fer_face
+    raise ValueError(t)
+
+
+def two_faces_frames(faces: Faces) -> list[np.ndarray]:
+    frames = []
+    for i in range(int(TWO_FACES_SCRIPT[-1][1] * TWO_FACES_FPS)):
+        t = i / TWO_FACES_FPS
+        dx = int(round(8 * np.sin(2 * np.pi * t / 3)))  # the portrait drifts a little: following must follow
+        frames.append(scene(faces, *visible(t), dx=dx))
+    return frames
+
+
+def clip_bytes(frames: list[np.ndarray], fps: float = 10, **kwargs) -> bytes:
+    """The frames encoded in memory (keyword arguments as :func:`fer.videoio.encode_video`)."""
+    buf = io.BytesIO()
+    encode_video(buf, frames, fps, **kwargs)
+    return buf.getvalue()
