@@ -12,7 +12,6 @@ that process makes the webcam page's pylibsrtp segfault (issue 16). A model is s
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -22,49 +21,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from fer.labels import CLASS_NAMES, FACE_SIZE  # noqa: E402
+from fer.labels import FACE_SIZE  # noqa: E402
 from fer.probabilities import softmax  # noqa: E402
+from fer.registry import (  # noqa: E402, F401 - re-exported: callers of the classifier find the registry here too
+    DEFAULT_MODEL,
+    MODELS_DIR,
+    ModelError,
+    file_sha256,
+    list_models,
+    model_paths,
+    read_card,
+)
 
 #: Batch sizes an interpreter is prepared for; a batch is padded up to the next one (or chunked at the last).
 _BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-
-
-class ModelError(RuntimeError):
-    """A model that cannot be used: missing or corrupt files, or a card that disagrees with the weights."""
-
-
-def model_paths(stem: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    """``models/NAME`` (or ``NAME.keras`` / ``NAME.json``) -> (keras, tflite, card) paths."""
-    p = Path(stem)
-    if p.suffix in {".keras", ".json", ".tflite"}:
-        p = p.with_suffix("")
-    return p.with_suffix(".keras"), p.with_suffix(".tflite"), p.with_suffix(".json")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_card(card_path: Path) -> dict:
-    """Read and sanity-check a model card; raise :class:`ModelError` with what is wrong."""
-    if not card_path.exists():
-        raise ModelError(f"{card_path}: model card missing; retrain with `python -m fer.train` to write it")
-    try:
-        card = json.loads(card_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{card_path}: unreadable model card ({exc})") from None
-    if not isinstance(card, dict) or "class_names" not in card or "input" not in card:
-        raise ModelError(f"{card_path}: not a model card (needs 'class_names' and 'input')")
-    if not isinstance(card["class_names"], list) or tuple(card["class_names"]) != CLASS_NAMES:
-        raise ModelError(
-            f"{card_path}: classes {card['class_names']} differ from FER2013's {list(CLASS_NAMES)}; "
-            "this app only serves FER2013-order models"
-        )
-    return card
 
 
 def convert_command(stem: str | os.PathLike[str]) -> str:
@@ -207,15 +177,3 @@ def _interpreter_class() -> type:
     except ImportError as exc:
         raise ModelError(f"LiteRT, the TFLite runtime, is missing: `pip install ai-edge-litert` ({exc})") from None
     return Interpreter
-
-
-#: The models the app serves (``FER_MODELS_DIR`` overrides the shipped folder, e.g. for a test's own
-#: models); every ``NAME.json`` card here with its weights is a choice in the UI.
-MODELS_DIR = Path(os.environ.get("FER_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
-DEFAULT_MODEL = "fer_cnn"
-
-
-def list_models(models_dir: Path = MODELS_DIR) -> list[str]:
-    """Names of the models in ``models_dir`` that have a card, the default first."""
-    names = sorted(p.stem for p in models_dir.glob("*.json") if not p.name.startswith("."))
-    return sorted(names, key=lambda n: n != DEFAULT_MODEL)

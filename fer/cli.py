@@ -20,8 +20,15 @@ from fer.labels import CLASS_NAMES, SPLITS
 from fer.video_cli import add_video_parser, run_video
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL), help="model stem (models/NAME)")
+def _add_model_args(p: argparse.ArgumentParser, compare: bool = False) -> None:
+    if compare:
+        p.add_argument(
+            "--model",
+            action="append",
+            help="model stem (models/NAME); give it twice (A, then B) to compare two models on the same faces",
+        )
+    else:
+        p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL), help="model stem (models/NAME)")
     tta = p.add_mutually_exclusive_group()
     tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="average with the mirrored face")
     tta.add_argument("--no-tta", dest="tta", action="store_false")
@@ -45,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=default_data_dir(), help="fer2013.csv or image-folder root")
     p.add_argument("--split", choices=SPLITS, default="PrivateTest")
     p.add_argument("--json", action="store_true")
-    _add_model_args(p)
+    _add_model_args(p, compare=True)
 
     _add_batch_parser(sub)
 
@@ -125,19 +132,7 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
         ev = evaluate(classifier, data, tta, progress=lambda done, total: bar.update(done - bar.n))
     rep = ev.report
     if args.json:
-        out = {
-            "split": rep.split,
-            "n": rep.n,
-            "top1": rep.top1,
-            "top2": rep.top2,
-            "top3": rep.top3,
-            "per_class": rep.per_class,
-            "confusion": rep.confusion,
-            "ece": rep.ece,
-            "nll": rep.nll,
-            "tta": tta,
-            "model": classifier.name,
-        }
+        out = {**_report_json(rep), "tta": tta, "model": classifier.name}
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
@@ -194,6 +189,56 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
+    """``evaluate --model A --model B``: both on the same split and TTA setting, and B's deltas over A."""
+    from fer.compare import Comparison
+    from fer.evaluate import evaluate
+
+    if args.data is None:
+        raise DatasetError("no FER2013 data: pass --data PATH or set FER2013_DIR")
+    data = load_split(args.data, args.split)
+    tta = {c.name: (c.default_tta if args.tta is None else args.tta) for c in (a, b)}
+    comp = Comparison(a.name, b.name, evaluate(a, data, tta[a.name]), evaluate(b, data, tta[b.name]))
+    if args.json:
+        models = [
+            {**_report_json(ev.report), "tta": tta[c.name], "model": c.name} for c, ev in ((a, comp.a), (b, comp.b))
+        ]
+        json.dump({"models": models, "comparison": comp.to_dict()}, sys.stdout, indent=2)
+        print()
+        return 0
+    ra, rb = comp.a.report, comp.b.report
+    print(f"{a.name} vs {b.name} on {ra.split} ({ra.n} faces; TTA {a.name} {tta[a.name]}, {b.name} {tta[b.name]})")
+    print(f"{'':<12}{a.name:>14}{b.name:>14}{'delta':>10}")
+    for label, va, vb in (("top-1", ra.top1, rb.top1), ("top-2", ra.top2, rb.top2), ("top-3", ra.top3, rb.top3),
+                          ("ECE", ra.ece, rb.ece)):  # fmt: skip
+        print(f"{label:<12}{va:>14.2%}{vb:>14.2%}{(vb - va) * 100:>+9.2f}pp")
+    print("per-class F1:")
+    for name in CLASS_NAMES:
+        fa, fb = ra.per_class[name]["f1"], rb.per_class[name]["f1"]
+        print(f"  {name:<10}{fa:>14.3f}{fb:>14.3f}{fb - fa:>+10.3f}")
+    d = comp.disagreement_counts()
+    print(
+        f"they disagree on {d['total']} faces: only {b.name} right {d['only_b_right']}, "
+        f"only {a.name} right {d['only_a_right']}, both wrong {d['both_wrong']}"
+    )
+    return 0
+
+
+def _report_json(rep) -> dict:  # noqa: ANN001 - fer.metrics.Report
+    """The stable JSON fields of ``evaluate --json``."""
+    return {
+        "split": rep.split,
+        "n": rep.n,
+        "top1": rep.top1,
+        "top2": rep.top2,
+        "top3": rep.top3,
+        "per_class": rep.per_class,
+        "confusion": rep.confusion,
+        "ece": rep.ece,
+        "nll": rep.nll,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -207,10 +252,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_convert(args)
         if args.command == "video":
             return run_video(args)
+        if args.command == "evaluate":
+            models = args.model or [str(MODELS_DIR / DEFAULT_MODEL)]
+            if len(models) > 2:
+                raise ValueError("evaluate compares at most two models: --model A --model B")
+            if len(models) == 2:
+                return cmd_compare(args, *(Classifier.load(m) for m in models))
+            return cmd_evaluate(args, Classifier.load(models[0]))
         classifier = Classifier.load(args.model)
-        if args.command == "predict":
-            return cmd_predict(args, classifier)
-        return cmd_evaluate(args, classifier)
+        return cmd_predict(args, classifier)
     except (ModelError, DatasetError, ValueError, BatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer.classifier import Classifier
+from fer.compare import Comparison
 from fer.data import (
     DatasetError,
     SplitData,
@@ -25,8 +26,10 @@ from fer.data import (
 )
 from fer.evaluate import Evaluation, evaluate
 from fer.labels import CLASS_NAMES, SPLITS
+from fer.registry import list_models
 from ui.charts import confusion_figure, reliability_figure, topk_figure
 from ui.common import current_settings, ensure_app_navigation, kept, load_classifier, model_card
+from ui.compare_view import show_comparison
 from ui.results import digest, enlarge, pct, stored_evaluation
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
@@ -331,3 +334,26 @@ kept("cell_true", most_confused[0])  # the chosen cell survives a visit to anoth
 kept("cell_pred", most_confused[1])
 show_report(evaluation.report.to_dict(), stored_evaluation(card, data.split, tta), key="live", selectable=True)
 show_galleries(evaluation)
+
+
+def show_model_comparison(model_name: str, evaluation: Evaluation, data: SplitData, persist: bool) -> None:
+    """The same faces through a second model, side by side (as ``fer evaluate --model A --model B``)."""
+    st.divider()
+    others = [n for n in list_models() if n != model_name]
+    st.subheader("Compare with another model", anchor=False)
+    if not others:
+        st.caption("Only one model is installed; put another model's `NAME.json` + `NAME.tflite` in `models/`.")
+        return
+    other = st.selectbox("Second model", ["—", *others], key=kept("compare_model", "—"))
+    if other == "—":
+        st.caption("Pick a model to see its top-k, per-class F1, confusion difference and the faces they disagree on.")
+        return
+    second = load_classifier(other)
+    if second is None:
+        return
+    other_tta = second.default_tta if current_settings().tta is None else bool(current_settings().tta)
+    comparison = Comparison(model_name, other, evaluation, run_evaluation(second, data, other_tta, persist))
+    show_comparison(comparison)
+
+
+show_model_comparison(classifier.name, evaluation, data, persist=upload is None)

@@ -90,8 +90,10 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def model_stem(repo_root: Path) -> Path:
-    """The shipped model (``models/fer_cnn``): committed, so a missing file is a failure, not a skip."""
-    stem = repo_root / "models" / "fer_cnn"
+    """The served default model (``models/fer_cnn_v2``): committed, so a missing file is a failure, not a skip."""
+    from fer.registry import DEFAULT_MODEL
+
+    stem = repo_root / "models" / DEFAULT_MODEL
     if not stem.with_suffix(".json").is_file():
         pytest.fail(f"the shipped model card {stem}.json is missing: `make train` writes it")
     return stem

@@ -79,3 +79,34 @@ def test_module_entry_point_runs(astronaut_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["faces"]
+
+
+def test_evaluate_two_models_matches_two_single_runs(
+    repo_root: Path, fer2013_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --model A --model B`` reports exactly what two single evaluations report, plus B − A."""
+    a, b = (str(repo_root / "models" / n) for n in ("fer_cnn", "fer_cnn_v2"))
+    common = ["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--json"]
+    singles = []
+    for stem in (a, b):
+        assert main([*common, "--model", stem]) == 0
+        singles.append(json.loads(capsys.readouterr().out))
+    assert main([*common, "--model", a, "--model", b]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["models"] == singles
+    comp = doc["comparison"]
+    assert comp["a"] == "fer_cnn" and comp["b"] == "fer_cnn_v2" and comp["n"] == 3589
+    assert comp["top1_delta"] == pytest.approx(singles[1]["top1"] - singles[0]["top1"])
+    for name in CLASS_NAMES:
+        want = singles[1]["per_class"][name]["f1"] - singles[0]["per_class"][name]["f1"]
+        assert comp["f1_delta"][name] == pytest.approx(want)
+    delta = [[vb - va for va, vb in zip(ra, rb)] for ra, rb in zip(singles[0]["confusion"], singles[1]["confusion"])]
+    assert comp["confusion_delta"] == delta
+    d = comp["disagreements"]
+    assert d["only_a_right"] + d["only_b_right"] + d["both_wrong"] == d["total"] > 0
+
+
+def test_evaluate_three_models_is_a_clear_error(fer2013_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["evaluate", "--data", str(fer2013_dir), "--model", "a", "--model", "b", "--model", "c"]
+    assert main(args) == 2
+    assert "at most two models" in capsys.readouterr().err
