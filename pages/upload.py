@@ -7,11 +7,8 @@ sortable table first and the details of one photo at a time (``ui.photo_view``).
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import streamlit as st
-from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer.classifier import Classifier, ModelError
 from fer.pipeline import FaceResult
@@ -45,11 +42,11 @@ def _saliency(
     return saliency_overlay(_classifier, _crop, class_index, size=CROP_PX)
 
 
-def saliency_toggle(face: FaceResult, key: str, *, classifier: Classifier, model_key: str) -> None:
+def saliency_toggle(face: FaceResult, key: str) -> None:
     """Under a face's crop: the optional saliency map (what drove the prediction)."""
     if st.toggle("Saliency", key=f"{key}_saliency", help="Grad-CAM: the regions that drove this prediction."):
         try:
-            overlay = _saliency(model_key, digest(face.crop.tobytes()), face.label_index, classifier, face.crop)
+            overlay = _saliency(MODEL_KEY, digest(face.crop.tobytes()), face.label_index, classifier, face.crop)
         except (ModelError, ImportError) as exc:
             st.warning(f"Saliency is not available: {exc}")
         else:
@@ -57,7 +54,7 @@ def saliency_toggle(face: FaceResult, key: str, *, classifier: Classifier, model
 
 
 # ----------------------------------------------------------------------------- adding photos
-def sync_uploads(files: list[UploadedFile] | None, fresh_widget: bool) -> None:
+def sync_uploads(files: list | None, fresh_widget: bool) -> None:
     """New files in the uploader join the session's photos; files removed from it (its ×) leave them.
 
     ``fresh_widget``: the uploader was just created again (the user came back from another page), so
@@ -171,6 +168,7 @@ st.caption(
 classifier = load_classifier()
 if classifier is None:
     st.stop()
+MODEL_KEY = model_key(classifier)
 add_photos()
 photos = list(session_photos().values())
 if not photos:
@@ -184,9 +182,7 @@ if len(photos) > 1:
     clear.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
     batch_table(photos, results, DETAIL_KEY)
 for photo in pick_detail(photos, results):
-    show_photo(
-        photo, classifier, face_extra=partial(saliency_toggle, classifier=classifier, model_key=model_key(classifier))
-    )
+    show_photo(photo, classifier, face_extra=saliency_toggle)
 
 results = [analyse(photo, classifier) for photo in photos]  # again: a toggle above may have changed one
 mood_music([face for result in results for face in result.faces], "upload")
