@@ -196,13 +196,17 @@ def add_photo(photo: StoredPhoto) -> None:
 
 
 def remove_photo(key: str) -> None:
+    """Forget a photo, its analyses and its kept per-photo choices (widget keys start with its key)."""
     session_photos().pop(key, None)
     _results().pop(key, None)
+    saved = st.session_state.get(_KEPT_VALUES, {})
+    for widget_key in [k for k in saved if k.startswith(key)]:
+        del saved[widget_key]
 
 
 def clear_photos() -> None:
-    session_photos().clear()
-    _results().clear()
+    for key in list(session_photos()):
+        remove_photo(key)
 
 
 _RESULTS = "_session_results"
