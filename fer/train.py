@@ -77,9 +77,13 @@ def random_erasing(images: tf.Tensor, prob: float = 0.5) -> tf.Tensor:
     return tf.where(mask[..., None], noise, images)
 
 
-def augment_v1(images: tf.Tensor, seed: int) -> tf.Tensor:
-    """The v1 recipe: flip, then ±10° rotation, ±10 % shift and ±10 % zoom, each its own bilinear resample."""
-    augment = keras.Sequential(
+def augment_v1(seed: int) -> keras.Sequential:
+    """The v1 recipe: flip, then ±10° rotation, ±10 % shift and ±10 % zoom, each its own bilinear resample.
+
+    Built once, outside the tf.data map: Keras layers own seed-generator variables, which cannot be
+    created inside the traced map function.
+    """
+    return keras.Sequential(
         [
             keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32"),
             keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed + 1, dtype="float32"),
@@ -88,7 +92,6 @@ def augment_v1(images: tf.Tensor, seed: int) -> tf.Tensor:
         ],
         name="augment",
     )
-    return augment(images, training=True)
 
 
 def augment_v2(images: tf.Tensor, recipe: Recipe, max_degrees: float = 10.0) -> tf.Tensor:
@@ -163,9 +166,10 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, s
         def warp(a: tf.Tensor) -> tf.Tensor:
             return random_erasing(augment_v2(a, recipe))
     else:
+        augment = augment_v1(seed)
 
         def warp(a: tf.Tensor) -> tf.Tensor:
-            return random_erasing(augment_v1(a, seed))
+            return random_erasing(augment(a, training=True))
 
     ds = ds.map(lambda a, *rest: (warp(a), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
