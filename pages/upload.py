@@ -14,21 +14,12 @@ import streamlit as st
 from fer.classifier import Classifier, ModelError
 from fer.detection import DetectorSettings
 from fer.labels import CLASS_NAMES
-from fer.pipeline import FaceResult, overall_mood
+from fer.pipeline import FaceResult, overall_mood, voters
+from fer.results import ImageResult, analyze_bytes, annotated_png, digest, results_csv, results_json
 from fer.saliency import saliency_overlay
 from ui.charts import probability_bars
 from ui.common import current_settings, ensure_app_navigation, load_classifier
-from ui.results import (
-    ImageResult,
-    analyse_bytes,
-    annotated_png,
-    digest,
-    enlarge,
-    faces_table,
-    is_small,
-    results_csv,
-    results_json,
-)
+from ui.results import enlarge, face_caption, faces_table, source_note
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
@@ -44,13 +35,13 @@ def _analyse(
     name: str,
     model_key: str,
     detector: DetectorSettings,
-    whole_face: bool | None,
+    whole_face: bool,
     tta: bool | None,
     _data: bytes,
     _classifier: Classifier,
 ) -> ImageResult:
     """Cached analysis; the key is the content hash (not the bytes) and the model's weights hash."""
-    return analyse_bytes(_data, name, _classifier, detector, whole_face=whole_face, tta=tta)
+    return analyze_bytes(_data, name, _classifier, detector, whole_face=whole_face, tta=tta)
 
 
 @st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency (loads the Keras model once)…")
@@ -63,7 +54,7 @@ def _saliency(
 
 def show_face(face: FaceResult, number: int, key: str, classifier: Classifier, model_key: str) -> None:
     """One face: the 48x48 crop the model saw, all 7 probabilities, the top 3, and optional saliency."""
-    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%})")
+    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%}){face_caption(face)}")
     crop_col, chart_col, top_col = st.columns([1, 2, 1], vertical_alignment="center")
     with crop_col:
         st.image(enlarge(face.crop, CROP_PX), caption="48×48 crop, as the model saw it", width=CROP_PX)
@@ -109,24 +100,33 @@ def show_faces(result: ImageResult, key: str, classifier: Classifier, model_key:
     show_face(faces[number - 1], number, f"{key}_f{number}", classifier, model_key)
 
 
-def show_image(index: int, name: str, data: bytes, classifier: Classifier, model_key: str) -> ImageResult:
+def whole_image_toggle(key: str, whole_all: bool) -> bool:
+    """This file's "whole image as a face" switch; on and locked while the all-files switch is on."""
+    return st.toggle(
+        "Treat the whole image as a face",
+        value=whole_all,
+        key=f"{key}_whole_all" if whole_all else f"{key}_whole",
+        disabled=whole_all,
+        help="Skip face detection and classify the whole (centre-square) image: for pre-cropped faces such "
+        "as FER2013's 48×48 images. Without it, photos where no face is detected are retried on a padded copy "
+        "and, if they look like a face crop, read whole automatically (the page says so).",
+    )
+
+
+def show_image(
+    index: int, name: str, data: bytes, classifier: Classifier, model_key: str, whole_all: bool = False
+) -> ImageResult:
     """One uploaded file: error, or annotated image, faces, overall mood and the annotated download."""
     settings = current_settings()
     content_hash = digest(data)
     key = f"u{index}_{content_hash[:12]}"
     with st.container(border=True):
         st.subheader(name, anchor=False)
-        result = _analyse(content_hash, name, model_key, settings.detector, None, settings.tta, data, classifier)
+        result = _analyse(content_hash, name, model_key, settings.detector, whole_all, settings.tta, data, classifier)
         if result.error is not None:
             st.error(f"**Could not read {name}.** {result.error}", icon="🚫")
             return result
-        whole = st.toggle(
-            "Treat the whole image as a face",
-            value=is_small(result.shape),
-            key=f"{key}_whole",
-            help="Skip face detection and classify the whole (centre-square) image: for pre-cropped faces such "
-            "as FER2013's 48×48 images. On by default for images of at most 96×96 pixels.",
-        )
+        whole = whole_image_toggle(key, whole_all)
         if whole != result.whole_face:
             result = _analyse(content_hash, name, model_key, settings.detector, whole, settings.tta, data, classifier)
         image_col, info_col = st.columns([3, 2])
@@ -139,18 +139,25 @@ def show_image(index: int, name: str, data: bytes, classifier: Classifier, model
             )
         with info_col:
             count = len(result.faces)
-            st.markdown(f"**{count} face{'s' if count != 1 else ''} found**" + (" (whole image)" if whole else ""))
+            read_whole = " (whole image)" if result.read_whole else ""
+            st.markdown(f"**{count} face{'s' if count != 1 else ''} found**{read_whole}")
+            note = source_note(result)
+            if note is not None:
+                st.info(note, icon=":material/crop_free:")
             if count == 0:
                 st.warning(
-                    f"No face found in {name}. If it is already a cropped face, turn on *Treat the whole image as "
-                    "a face* above; otherwise raise the detector sensitivity or lower the minimum face size in the "
-                    "sidebar (faces must be frontal and at least that many pixels wide).",
+                    f"No face found in {name}, also not on a padded copy. If it is a cropped face, turn on *Treat the "
+                    "whole image as a face* above; otherwise raise the detector sensitivity or lower the minimum "
+                    "face size in the sidebar (faces must be frontal and at least that big).",
                     icon=":material/face_retouching_off:",
                 )
             if count > 1:
                 mood = overall_mood(result.faces)
                 top = int(np.argmax(mood))
-                st.markdown(f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}, averaged over {count} faces)")
+                st.markdown(
+                    f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}; {voters(result.faces)} of {count} faces "
+                    "vote, weighted by size and detection confidence: weak detections do not vote)"
+                )
                 st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
             st.download_button(
                 "Annotated image (PNG)",
@@ -184,11 +191,19 @@ if not uploads:
     st.info("Drop one or more photos above. A 48×48 face crop (like FER2013's) is classified as a whole.")
     st.stop()
 
+whole_all = st.toggle(
+    "Treat every photo as one face (all files)",
+    key="upload_whole_all",
+    help="For a batch of face crops: skip detection in every file and classify each whole (centre-square) image.",
+)
 model_key = f"{classifier.name}:{classifier.sha256[:16]}"
-results = [show_image(i, f.name, f.getvalue(), classifier, model_key) for i, f in enumerate(uploads)]
+results = [show_image(i, f.name, f.getvalue(), classifier, model_key, whole_all) for i, f in enumerate(uploads)]
 
 st.subheader("Download all results", anchor=False)
-st.caption("Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes and probabilities.")
+st.caption(
+    "Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes (in the photo's own "
+    "pixels), probabilities and how each face was found; the CSV has a row for every file, also those without a face."
+)
 csv_col, json_col, _ = st.columns([1, 1, 3])
 csv_col.download_button(
     "Results (CSV)",

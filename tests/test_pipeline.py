@@ -46,7 +46,7 @@ def test_no_face_in_a_blank_image(classifier: Classifier) -> None:
 def test_whole_face_mode_on_a_fer2013_face(classifier: Classifier, public_test) -> None:
     face = public_test.images[7]
     faces = analyze(face, classifier, whole_face=True)
-    assert len(faces) == 1 and faces[0].box == (0, 0, 48, 48)
+    assert len(faces) == 1 and faces[0].box == (0, 0, 48, 48) and faces[0].source == "whole-image"
     np.testing.assert_array_equal(faces[0].crop, face)
     np.testing.assert_allclose(faces[0].probs, classifier.predict_proba(face[None])[0], atol=1e-6)
 
@@ -83,7 +83,8 @@ def test_annotate_draws_in_the_emotion_colour(classifier: Classifier, portrait: 
 def test_result_json_shape_and_helpers(classifier: Classifier, portrait: np.ndarray) -> None:
     face = analyze(portrait, classifier)[0]
     d = face.to_dict()
-    assert set(d) == {"box", "label", "confidence", "probs"}
+    assert set(d) == {"box", "label", "confidence", "probs", "source", "detection_score"}
+    assert d["source"] == "detector" and d["detection_score"] == round(face.score, 4)
     assert list(d["probs"]) == list(CLASS_NAMES)
     assert d["label"] == max(d["probs"], key=d["probs"].get)
     assert face.top(3)[0] == (face.label, pytest.approx(face.confidence))

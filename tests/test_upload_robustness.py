@@ -38,7 +38,7 @@ from fer.classifier import DEFAULT_MODEL
 from fer.detection import DetectorSettings, detect_faces
 from fer.imageio import ImageDecodeError, decode_image
 from fer.pipeline import analyze
-from ui.results import analyse_bytes
+from fer.results import analyze_bytes
 
 RUN_TIMEOUT = 300
 UPLOAD = "pages/upload.py"
@@ -54,7 +54,7 @@ class Case:
     error: tuple[str, ...] = ()
     #: Faces a decodable file must show (at least / at most).
     faces: tuple[int, int] = (0, 0)
-    whole: bool = False  # shown as one pre-cropped face (small images)
+    whole: bool = False  # read whole by the tight-crop fallback (tiny images)
     size: str | None = None  # the "W×H px" caption the page must show, where it proves something
 
 
@@ -138,14 +138,14 @@ def check_error(message: str, case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_engine_refuses_or_analyses_each_file(case: Case, files: dict[str, bytes], classifier) -> None:
     """The page's engine call (decode in memory, detect, classify, annotate): an error or faces."""
-    result = analyse_bytes(files[case.name], case.name, classifier, DetectorSettings())
+    result = analyze_bytes(files[case.name], case.name, classifier, DetectorSettings())
     if case.error:
         assert result.error is not None and result.faces == []
         check_error(result.error, case)
         return
     assert result.error is None
     assert case.faces[0] <= len(result.faces) <= case.faces[1]
-    assert result.whole_face is case.whole
+    assert result.read_whole is case.whole and result.whole_face is False  # the fallback, not the user's switch
     assert result.display is not None and result.display.dtype == np.uint8 and result.display.shape[2] == 3
 
 
@@ -230,7 +230,8 @@ def test_page_analyses_each_decodable_file(all_at_once: AppTest, case: Case) -> 
     assert len(counts) == 1 and case.faces[0] <= counts[0] <= case.faces[1], text
     assert ("(whole image)" in text) is case.whole
     whole_toggle = next(t for t in box.toggle if t.key.endswith("_whole"))
-    assert whole_toggle.value is case.whole
+    assert whole_toggle.value is False  # the manual switch stays off; the fallback read it whole
+    assert ("whole image was read as one face" in "\n".join(i.value for i in box.get("info"))) is case.whole
     if case.size is not None:
         assert case.size in box.get("image")[0].captions[0]
 
