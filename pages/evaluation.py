@@ -17,10 +17,11 @@ from fer.classifier import Classifier
 from fer.data import DatasetError, SplitData, default_data_dir, load_split, read_csv_text, source_fingerprint
 from fer.evaluate import Evaluation, evaluate
 from fer.labels import CLASS_NAMES, SPLITS
+from fer.results import digest
 from ui.charts import confusion_figure, reliability_figure, topk_figure
 from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
 from ui.photo_eval import show_photo_evaluation
-from ui.results import digest, enlarge, pct, stored_evaluation
+from ui.results import enlarge, pct, stored_evaluation
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
