@@ -102,7 +102,7 @@ def test_photos_without_faces_give_no_faces(classifier, name: str) -> None:
 def test_working_copy_is_bounded_and_follows_the_minimum_face() -> None:
     settings = DetectorSettings()
     assert working_scale(7000, 7000, settings) * 7000 <= settings.max_side
-    assert working_scale(300, 200, settings) == 1.0  # small photos are scanned as they are
+    assert working_scale(300, 200, DetectorSettings(min_size=20, min_face_fraction=0.0)) == 1.0  # never enlarged
     # the minimum face maps to the cascade's 24 px window
     assert working_scale(640, 480, settings) == pytest.approx(24 / settings.min_face(640, 480))
     assert DetectorSettings(min_size=20).min_face(4000, 3000) == round(settings.min_face_fraction * 3000)
