@@ -44,8 +44,11 @@ FALLBACK_PAD = 0.25
 #: A photo is taken as a face crop (whole-image fallback) when both sides are at most this ...
 FACE_CROP_MAX_SIDE = 128
 #: ... or when it is near-square (long/short at most this) and not larger than FACE_CROP_MAX_LONG.
-FACE_CROP_MAX_ASPECT = 1.5
+#: 1.25 keeps 4:3 and 3:2 photos (and scikit-image's coins, 1.27) from being read as one face.
+FACE_CROP_MAX_ASPECT = 1.25
 FACE_CROP_MAX_LONG = 1024
+#: A face crop has structure: a nearly uniform image (grey-level standard deviation below this) is not one.
+FACE_CROP_MIN_STD = 8.0
 
 _local = threading.local()
 
@@ -68,12 +71,12 @@ class Detection:
 class DetectorSettings:
     """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README)."""
 
-    #: Pyramid step between scales: 1.1 is OpenCV's default, finer steps cost time for little recall.
-    scale_factor: float = 1.1
+    #: Pyramid step between scales (OpenCV's default is 1.1; see the README's detector table).
+    scale_factor: float = 1.15
     #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this).
-    min_neighbors: int = 5
+    min_neighbors: int = 4
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
-    min_size: int = 40
+    min_size: int = 48
     #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
     #: minimum grows with big photos, where small false boxes on texture were deciding the mood.
     min_face_fraction: float = 0.03
@@ -136,7 +139,8 @@ def find_faces(
 
     Measured on real photos (issue 12): a quarter are already cropped to the face, where the cascade,
     which needs context, finds ~9 %. Padding by 25 % (replicated border) finds most of them; a photo
-    still without a face that looks like a face crop (:func:`looks_like_face_crop`) is classified whole.
+    still without a face that looks like a face crop (:func:`looks_like_face_crop`, and not uniform) is
+    classified whole.
     """
     gray = to_gray_uint8(image)
     found = detect(gray, settings)
@@ -145,7 +149,7 @@ def find_faces(
     found = detect_padded(gray, settings)
     if found:
         return found
-    if looks_like_face_crop(gray.shape):
+    if looks_like_face_crop(gray.shape) and float(gray.std()) >= FACE_CROP_MIN_STD:
         return [Detection(whole_image_box(gray.shape), None, "whole-image")]
     return []
 

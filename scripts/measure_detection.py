@@ -72,6 +72,12 @@ def _report(name: str, settings: DetectorSettings, photos: list[Photo], cases: d
     all_scores = sorted({round(v, 1) for hits, falses in scored for v in hits + falses})
     thresholds = sorted({-1e9, *np.percentile(all_scores, [5, 10, 20, 30]).round(1)}) if all_scores else [-1e9]
     print(f"\n== {name}: scan {seconds:.1f} s for {len(photos)} photos (under load)")
+    hit_scores = [v for hits, _ in scored for v in hits]
+    false_scores = [v for _, falses in scored for v in falses]
+    for label, values in (("true faces", hit_scores), ("false boxes", false_scores)):
+        if values:
+            q = np.percentile(values, [5, 25, 50, 75, 95])
+            print(f"score of {label:<11} (n {len(values)}): 5/25/50/75/95 % " + " / ".join(f"{v:.2f}" for v in q))
     print("min_score  scene-found  false/100photos  " + "  ".join(_short(c) for c in cases))
     for t in thresholds:
         found = np.mean([any(v >= t for v in hits) for hits, _ in scene])
