@@ -102,11 +102,11 @@ def classify_boxes(
     return [FaceResult(box, p, c) for box, p, c in zip(boxes, probs, crops)]
 
 
-#: Faces the detector scored below this do not vote in the overall mood (measured: false boxes on
-#: backgrounds score low, real faces high; see scripts/measure_detection.py).
-VOTE_MIN_SCORE = 0.0
+#: Faces the detector scored below this do not vote in the overall mood: the false boxes left after
+#: ``min_score`` score low, most real faces higher (scripts/measure_detection.py prints both ranges).
+VOTE_MIN_SCORE = 55.0
 #: Detection score at which a face's vote reaches full weight (weaker votes count proportionally).
-VOTE_FULL_SCORE = 1.0
+VOTE_FULL_SCORE = 56.0
 
 
 def mood_weights(faces: list[FaceResult]) -> np.ndarray:

@@ -34,6 +34,7 @@ from fer.detection import DetectorSettings, detect  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT, _ALT2 = "haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"
 CANDIDATES = {
+    "chosen defaults": DetectorSettings(),
     "default mn5 min40 sf1.10": DetectorSettings(cascade_file=_DEFAULT, min_neighbors=5, min_size=40),
     "default mn5 min48 sf1.10": DetectorSettings(cascade_file=_DEFAULT, min_neighbors=5, min_size=48),
     "alt2 mn5 min40 sf1.10": DetectorSettings(cascade_file=_ALT2, min_neighbors=5, min_size=40),

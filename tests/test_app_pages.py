@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 

@@ -57,7 +57,9 @@ def test_whole_image_box_is_the_centre_square() -> None:
 
 
 def test_detector_settings_are_honoured(classifier: Classifier, portrait: np.ndarray) -> None:
-    assert analyze(portrait, classifier, DetectorSettings(min_size=400)) == []
+    assert analyze(portrait, classifier, DetectorSettings(min_size=400), fallback=False) == []
+    # with the fallback, the square portrait looks like a face crop: read whole, and said so
+    assert [f.source for f in analyze(portrait, classifier, DetectorSettings(min_size=400))] == ["whole-image"]
 
 
 def test_rgba_gray_and_float_inputs(classifier: Classifier, portrait: np.ndarray) -> None:
