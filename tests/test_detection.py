@@ -128,14 +128,14 @@ def test_unusable_arrays_raise_image_decode_error(shape: tuple[int, ...]) -> Non
 
 
 def test_faces_of_different_sizes_are_sorted_largest_first(portrait: np.ndarray) -> None:
-    small = cv2.resize(portrait, (300, 300), interpolation=cv2.INTER_AREA)  # a ~60 px face, above the minimum
-    canvas = np.full((512, 812, 3), 200, np.uint8)
-    canvas[:, 300:812] = portrait
-    canvas[100:400, :300] = small
+    small = cv2.resize(portrait, (360, 360), interpolation=cv2.INTER_AREA)  # a ~70 px face, above the 56 px minimum
+    canvas = np.full((512, 872, 3), 200, np.uint8)
+    canvas[:, 360:872] = portrait
+    canvas[76:436, :360] = small
     boxes = detect_faces(canvas)
     assert len(boxes) == 2
-    assert boxes[0][2] > 1.5 * boxes[1][2]
-    assert _centre(boxes[0])[0] > 300 > _centre(boxes[1])[0]
+    assert boxes[0][2] > 1.2 * boxes[1][2]
+    assert _centre(boxes[0])[0] > 360 > _centre(boxes[1])[0]
     _assert_well_formed(boxes, canvas.shape)
 
 
