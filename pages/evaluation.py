@@ -27,10 +27,12 @@ from fer.data import (
 from fer.evaluate import Evaluation, evaluate
 from fer.labels import CLASS_NAMES, SPLITS
 from fer.registry import list_models
+from fer.results import digest
 from ui.charts import confusion_figure, reliability_figure, topk_figure
 from ui.common import current_settings, ensure_app_navigation, kept, load_classifier, model_card
 from ui.compare_view import show_comparison
-from ui.results import digest, enlarge, pct, stored_evaluation
+from ui.photo_eval import show_photo_evaluation
+from ui.results import enlarge, pct, stored_evaluation
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
@@ -290,6 +292,15 @@ default_tta = classifier.default_tta if classifier is not None else bool((card o
 tta = default_tta if settings.tta is None else bool(settings.tta)
 if classifier is None:  # load_classifier has said why; the card's own figures are still worth showing
     show_stored(card, "PrivateTest", tta)
+    st.stop()
+
+# ----------------------------------------------------------------------------- source: your labelled photos
+PHOTOS_SOURCE = "Your labelled photos"
+eval_source = st.radio(
+    "Evaluate on", ["FER2013", PHOTOS_SOURCE], horizontal=True, key="eval_source", label_visibility="collapsed"
+)
+if eval_source == PHOTOS_SOURCE:
+    show_photo_evaluation(classifier, settings.detector, tta)
     st.stop()
 
 source_col, split_col = st.columns([3, 1])

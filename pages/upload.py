@@ -12,6 +12,7 @@ import streamlit as st
 
 from fer.classifier import Classifier, ModelError
 from fer.pipeline import FaceResult
+from fer.results import ImageResult, digest, results_csv, results_json
 from fer.saliency import saliency_overlay
 from ui.common import (
     StoredPhoto,
@@ -25,8 +26,7 @@ from ui.common import (
     remove_photo,
     session_photos,
 )
-from ui.photo_view import CROP_PX, analyse, batch_table, model_key, mood_music, show_photo, take_photo
-from ui.results import ImageResult, digest, results_csv, results_json
+from ui.photo_view import CROP_PX, WHOLE_ALL_KEY, analyse, batch_table, model_key, mood_music, show_photo, take_photo
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
@@ -136,7 +136,8 @@ def pick_detail(photos: list[StoredPhoto], results: list[ImageResult]) -> list[S
 def downloads(results: list) -> None:
     st.subheader("Download all results", anchor=False)
     st.caption(
-        "Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes and probabilities."
+        "Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes (in the photo's "
+        "own pixels), probabilities and how each face was found; the CSV has a row for every file, faceless too."
     )
     csv_col, json_col, _ = st.columns([1, 1, 3])
     csv_col.download_button(
@@ -175,6 +176,11 @@ if not photos:
     st.info("Drop one or more photos above. A 48×48 face crop (like FER2013's) is classified as a whole.")
     st.stop()
 
+st.toggle(
+    "Treat every photo as one face (all files)",
+    key=kept(WHOLE_ALL_KEY, False),
+    help="For a batch of face crops: skip detection in every file and classify each whole (centre-square) image.",
+)
 results = [analyse(photo, classifier) for photo in photos]
 if len(photos) > 1:
     head, clear = st.columns([5, 1], vertical_alignment="bottom")

@@ -23,12 +23,13 @@ def test_predict_json_schema(astronaut_path: Path, tmp_path: Path, capsys: pytes
     portrait, bad, missing = doc
     assert "error" not in portrait and len(portrait["faces"]) == 1
     face = portrait["faces"][0]
-    assert set(face) == {"box", "label", "confidence", "probs"}
+    assert set(face) == {"box", "label", "confidence", "probs", "source", "detection_score"}
+    assert face["source"] == "detector" and portrait["status"] == "ok" and portrait["size"] == [512, 512]
     assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
     assert list(face["probs"]) == list(CLASS_NAMES)
     assert abs(sum(face["probs"].values()) - 1) < 1e-4
     assert face["label"] in CLASS_NAMES and face["confidence"] == max(face["probs"].values())
-    assert bad["faces"] == [] and "broken.jpg" in bad["error"]
+    assert bad["faces"] == [] and "broken.jpg" in bad["error"] and bad["status"] == "error"
     assert missing["faces"] == [] and missing["error"]
 
 

@@ -24,7 +24,7 @@ from fer.detection import DetectorSettings
 from fer.imageio import decode_image
 from fer.labels import CLASS_NAMES
 from fer.pipeline import analyze
-from ui.results import analyse_bytes
+from fer.results import analyze_bytes as analyse_bytes
 
 RUN_TIMEOUT = 300
 HOME, UPLOAD, EVALUATION = "pages/home.py", "pages/upload.py", "pages/evaluation.py"

@@ -21,7 +21,8 @@ import streamlit as st
 from fer.classifier import Classifier
 from fer.labels import CLASS_NAMES
 from fer.music import mime_type, synth_clip, user_clips
-from fer.pipeline import FaceResult, overall_mood
+from fer.pipeline import FaceResult, overall_mood, voters
+from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within
 from ui.charts import probability_bars
 from ui.common import (
     StoredPhoto,
@@ -33,7 +34,7 @@ from ui.common import (
     remove_photo,
     session_photos,
 )
-from ui.results import ImageResult, analyse_bytes, annotated_png, digest, enlarge, faces_table, fit_within, is_small
+from ui.results import enlarge, face_caption, faces_table, source_note
 
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
 DETAIL_LIMIT = 4
@@ -49,14 +50,17 @@ def model_key(classifier: Classifier) -> str:
     return f"{classifier.name}:{classifier.sha256[:16]}"
 
 
+#: The Upload page's "treat every photo as one face" switch (read here so each photo's toggle follows it).
+WHOLE_ALL_KEY = "upload_whole_all"
+
+
 def whole_face_key(photo: StoredPhoto) -> str:
     return f"{photo.key}_whole"
 
 
-def whole_face_setting(photo: StoredPhoto) -> bool | None:
-    """The photo's "treat the whole image as a face" choice (None: not made yet, decide by size)."""
-    value = kept_value(whole_face_key(photo))
-    return None if value is None else bool(value)
+def whole_face_setting(photo: StoredPhoto) -> bool:
+    """The photo's "treat the whole image as a face" choice, or the page's all-files switch."""
+    return bool(kept_value(WHOLE_ALL_KEY, False)) or bool(kept_value(whole_face_key(photo), False))
 
 
 def analyse(photo: StoredPhoto, classifier: Classifier, whole: bool | None = None) -> ImageResult:
@@ -67,7 +71,7 @@ def analyse(photo: StoredPhoto, classifier: Classifier, whole: bool | None = Non
 
     def compute() -> ImageResult:
         with st.spinner(f"Finding faces in {photo.name}…"):
-            return analyse_bytes(photo.data, photo.name, classifier, settings.detector, whole, settings.tta)
+            return analyze_bytes(photo.data, photo.name, classifier, settings.detector, bool(whole), settings.tta)
 
     return remembered_result(photo.key, key, compute)
 
@@ -112,12 +116,15 @@ def show_photo(photo: StoredPhoto, classifier: Classifier, *, face_extra: FaceEx
         if result.error is not None:
             st.error(f"**Could not read {photo.name}.** {result.error}", icon="🚫")
             return result
+        whole_all = bool(kept_value(WHOLE_ALL_KEY, False))
         whole = st.toggle(
             "Treat the whole image as a face",
-            key=kept(whole_face_key(photo), is_small(result.shape)),
+            key=kept(whole_face_key(photo), False),
+            disabled=whole_all,
             help="Skip face detection and classify the whole (centre-square) image: for pre-cropped faces such "
-            "as FER2013's 48×48 images. On by default for images of at most 96×96 pixels.",
-        )
+            "as FER2013's 48×48 images. Without it, a photo where no face is detected is retried on a padded "
+            "copy and, if it looks like a face crop, read whole automatically (the page says so).",
+        ) or whole_all
         if whole != result.whole_face:
             result = analyse(photo, classifier, whole)
         image_col, info_col = st.columns([3, 2])
@@ -134,19 +141,24 @@ def show_photo(photo: StoredPhoto, classifier: Classifier, *, face_extra: FaceEx
 def show_summary(result: ImageResult, photo: StoredPhoto, key: str) -> None:
     """Face count, the no-face advice, the overall mood of several faces, the annotated download."""
     count = len(result.faces)
-    whole = result.whole_face
-    st.markdown(f"**{count} face{'s' if count != 1 else ''} found**" + (" (whole image)" if whole else ""))
+    st.markdown(f"**{count} face{'s' if count != 1 else ''} found**" + (" (whole image)" if result.read_whole else ""))
+    note = source_note(result)
+    if note is not None:
+        st.info(note, icon=":material/crop_free:")
     if count == 0:
         st.warning(
-            f"No face found in {photo.name}. If it is already a cropped face, turn on *Treat the whole image as "
-            "a face* above; otherwise raise the detector sensitivity or lower the minimum face size in the "
-            "sidebar (faces must be frontal and at least that many pixels wide).",
+            f"No face found in {photo.name}, also not on a padded copy. If it is a cropped face, turn on "
+            "*Treat the whole image as a face* above; otherwise raise the detector sensitivity or lower the "
+            "minimum face size in the sidebar (faces must be frontal and at least that many pixels wide).",
             icon=":material/face_retouching_off:",
         )
     if count > 1:
         mood = overall_mood(result.faces)
         top = int(np.argmax(mood))
-        st.markdown(f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}, averaged over {count} faces)")
+        st.markdown(
+            f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}; {voters(result.faces)} of {count} faces vote, "
+            "weighted by size and detection confidence: weak detections do not vote)"
+        )
         st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
     if count:
         st.caption("Faces are numbered left to right, on the image and below.")
@@ -163,7 +175,7 @@ def show_summary(result: ImageResult, photo: StoredPhoto, key: str) -> None:
 
 def show_face(face: FaceResult, number: int, key: str, face_extra: FaceExtra | None) -> None:
     """One face: the 48x48 crop the model saw, all 7 probabilities, the top 3, and the page's extra."""
-    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%})")
+    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%}){face_caption(face)}")
     crop_col, chart_col, top_col = st.columns([1, 2, 1], vertical_alignment="center")
     with crop_col:
         st.image(enlarge(face.crop, CROP_PX), caption="48×48 crop, as the model saw it", width=CROP_PX)
@@ -213,7 +225,7 @@ def photo_summary(result: ImageResult) -> dict:
         return {"faces": 0, "top emotion": None, "confidence": None, "status": "no face"}
     mood = overall_mood(result.faces)
     top = int(np.argmax(mood))
-    status = "whole image" if result.whole_face else "ok"
+    status = "whole image" if result.read_whole else "ok"
     return {
         "faces": len(result.faces),
         "top emotion": CLASS_NAMES[top],
