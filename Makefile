@@ -31,7 +31,7 @@ help:
 	@echo "make lock         re-pin constraints.txt to what .venv has"
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
-	@echo "make train        train models/fer_cnn on FER2013_DIR=$(FER2013_DIR) (CPU recipe, ~80-90 min on 2 cores)"
+	@echo "make train        train models/fer_cnn_v2 on FER2013_DIR=$(FER2013_DIR) (recipe cpu2, ~90 min on 2 idle cores)"
 	@echo "make screenshots  regenerate the README screenshots"
 
 $(BIN)/python:
@@ -72,7 +72,7 @@ bench: $(RUN_STAMP)
 	$(BIN)/python -m fer bench
 
 train: $(RUN_STAMP)
-	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn $(TRAIN_ARGS)
+	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn_v2 --recipe cpu2 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
 screenshots: $(TEST_STAMP)
 	$(BIN)/python scripts/screenshots.py
