@@ -68,8 +68,12 @@ def occlusion_map(
 def saliency_overlay(
     classifier: Classifier, crop: np.ndarray, class_index: int | None = None, size: int = 192, alpha: float = 0.45
 ) -> np.ndarray:
-    """The crop enlarged to ``size`` with the occlusion heat map blended on top (RGB uint8)."""
-    heat = cv2.resize(occlusion_map(classifier, crop, class_index), (size, size), interpolation=cv2.INTER_CUBIC)
+    """The crop enlarged to ``size`` with the occlusion heat map blended on top (RGB uint8).
+
+    The map is softened by a blur of half a stride first, so the patch grid does not show as blocks.
+    """
+    heat = cv2.GaussianBlur(occlusion_map(classifier, crop, class_index), (0, 0), STRIDE / 2)
+    heat = cv2.resize(heat / max(float(heat.max()), 1e-6), (size, size), interpolation=cv2.INTER_CUBIC)
     colored = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
     face = cv2.cvtColor(cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2RGB)
     return cv2.addWeighted(face, 1.0 - alpha, colored, alpha, 0.0)

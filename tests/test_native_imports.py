@@ -4,9 +4,10 @@ Issue 16: ``import tensorflow`` then ``import pylibsrtp`` (the webcam page: stre
 pylibsrtp) kills the process, because TensorFlow's BoringSSL symbols replace the OpenSSL ones pylibsrtp
 calls. Each check here runs in a fresh subprocess (a segfault must fail the test, not the test run) and
 exercises each stack's native code, not just its import: OpenCV's Haar cascade, PyAV's swscale, LiteRT
-with XNNPack (the served classifier), aiortc's libvpx encoder and an SRTP-protected packet, pyarrow's
-compute kernels. TensorFlow itself is kept out of the server by ``ui.server_guard``; the checks below
-prove the guard and that no page of the app loads it.
+with XNNPack (the served classifier), aiortc's libvpx encoder, DTLS certificate and an SRTP-protected
+packet, pyarrow's compute kernels, and the system OpenSSL (Python's ssl) beside cryptography's.
+TensorFlow itself is kept out of the server by ``ui.server_guard``; the checks below prove the guard
+and that no page of the app loads it.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ STACKS = {
     "litert": "from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier; "
     "Classifier.load(MODELS_DIR / DEFAULT_MODEL).logits(__import__('numpy').zeros((4, 48, 48), 'uint8'))",
     "aiortc": "import pylibsrtp, aiortc, streamlit_webrtc; from aiortc.codecs.vpx import Vp8Encoder; Vp8Encoder(); "
+    "aiortc.RTCCertificate.generateCertificate(); "
     "pylibsrtp.Session(pylibsrtp.Policy(key=bytes(30), ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))"
     ".protect(bytes.fromhex('8060000100000001000004d2') + bytes(160))",
     "pyarrow": "import pyarrow as pa, pyarrow.compute as pc; pc.sum(pa.array([1, 2, 3]))",
+    # the system OpenSSL (Python's ssl/hashlib: Streamlit's HTTPS) and cryptography's (aiortc's DTLS)
+    "openssl": "import ssl, hashlib; ssl.create_default_context(); hashlib.sha256(b'fer').digest(); "
+    "from cryptography.hazmat.primitives.asymmetric import ec; ec.generate_private_key(ec.SECP256R1())",
 }
 
 

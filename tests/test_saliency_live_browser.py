@@ -35,8 +35,12 @@ PAGE_TIMEOUT_MS = 180_000  # first model load, first analysis and saliency on a 
 
 @contextmanager
 def fresh_server(log_dir: Path, models_dir: Path | None = None) -> Iterator[str]:
-    """A new ``streamlit run app.py`` (offline ICE; ``FER_MODELS_DIR`` when given); yields its URL."""
-    env = {"FER_ICE_SERVERS": "", **({"FER_MODELS_DIR": str(models_dir)} if models_dir else {})}
+    """A new ``streamlit run app.py`` (offline ICE; ``FER_MODELS_DIR`` when given); yields its URL.
+
+    ``PYTHONFAULTHANDLER`` makes a native crash write "Fatal Python error" and the stack to the log.
+    """
+    env = {"FER_ICE_SERVERS": "", "PYTHONFAULTHANDLER": "1"}
+    env.update({"FER_MODELS_DIR": str(models_dir)} if models_dir else {})
     try:
         with running_app(free_port(), log_dir / "streamlit.log", timeout_s=max(START_TIMEOUT_S, 180), env=env) as url:
             yield url
@@ -45,17 +49,21 @@ def fresh_server(log_dir: Path, models_dir: Path | None = None) -> Iterator[str]
 
 
 def assert_alive(url: str, log: Path) -> None:
+    """The server answers its health check and logged no native crash (else: the crash's stack)."""
+    text = log.read_text()
+    crash = text[text.find("Fatal Python error") :].split("\nExtension modules:")[0] if "Fatal Python" in text else ""
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
             assert response.status == 200
     except OSError as exc:
-        pytest.fail(f"the server is gone ({exc}); its log ends:\n{log.read_text()[-3000:]}")
-    assert "Segmentation fault" not in log.read_text()
+        pytest.fail(f"the server is gone ({exc}); its log ends:\n{crash or text[-3000:]}")
+    assert not crash, crash
 
 
 def open_upload(chrome, url: str):  # noqa: ANN001, ANN201 - playwright Browser -> Page
     """A new tab on the Upload page, run inside app.py's navigation (root first, as LivePage does)."""
     page = chrome.new_page(viewport={"width": 1400, "height": 1200})
+    page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_text("Detector sensitivity").first.wait_for(timeout=PAGE_TIMEOUT_MS)
     page.goto(f"{url}/upload", wait_until="domcontentloaded")
@@ -69,7 +77,9 @@ def show_saliency(chrome, url: str, photo: Path) -> None:  # noqa: ANN001 - play
     try:
         page.locator('input[type="file"]').first.set_input_files(str(photo))
         page.get_by_text("face found").first.wait_for(timeout=PAGE_TIMEOUT_MS)
-        page.get_by_text("Saliency", exact=True).first.click()
+        switch = page.get_by_role("switch", name="Saliency").first
+        switch.scroll_into_view_if_needed(timeout=PAGE_TIMEOUT_MS)  # the input itself is visually hidden:
+        page.locator("label").filter(has=switch).first.click(timeout=PAGE_TIMEOUT_MS)  # click its label
         page.get_by_text("What drove").first.wait_for(timeout=PAGE_TIMEOUT_MS)
     finally:
         page.close()
@@ -83,6 +93,9 @@ def test_saliency_then_live_stream_keeps_the_server_alive(browser, astronaut_pat
         try:
             live.start()
             _streaming(live)  # frames keep arriving, a face is counted and an emotion shown
+        except BaseException:
+            assert_alive(url, log)  # a dead server is the real failure: say so rather than "no iframe"
+            raise
         finally:
             live.close()
         assert_alive(url, log)
