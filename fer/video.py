@@ -52,7 +52,7 @@ VFR_TOLERANCE = 0.1
 #: Timelines for charts are averaged down to at most this many points (the CSV keeps every frame).
 CHART_POINTS = 1500
 
-#: progress(seconds done, total seconds or None, frames decoded)
+#: progress(seconds done, total seconds (estimated from the bytes read when the file does not say), frames)
 Progress = Callable[[float, float | None, int], None]
 
 
@@ -357,7 +357,7 @@ def analyse_video(
                 if writer is not None:
                     writer.write(draw_faces(frame.rgb(), shown), frame)
                 if progress is not None:
-                    progress(frame.t, info.duration_s, decoded)
+                    progress(frame.t, info.duration_s or reader.estimated_duration(frame.t), decoded)
                 if should_stop is not None and should_stop():
                     cancelled = True
                     break

@@ -66,8 +66,8 @@ def _analyse(args: argparse.Namespace) -> int:
     with tqdm(total=None, unit="s", unit_scale=False, desc=args.input.name, disable=None) as bar:
 
         def progress(t: float, total: float | None, frames: int) -> None:
-            if total and bar.total is None:
-                bar.total = round(total, 1)
+            if total:
+                bar.total = round(total, 1)  # an estimate for files that do not state their length
             bar.set_postfix(frames=frames, refresh=False)
             bar.update(round(t, 1) - bar.n)
 

@@ -125,15 +125,12 @@ class VideoReader:
     def __init__(self, source: Source, name: str) -> None:
         self.name = name
         self.damaged: str | None = None
-        self._file = _as_file(source, name)
+        self._file, self._size, self._owns_file = _as_file(source, name)
         try:
-            self._container = av.open(self._file, mode="r")
-        except av.error.EOFError:
-            raise VideoError(f"{name} ends before its first frame (an empty or truncated video).") from None
-        except (av.error.FFmpegError, OSError) as exc:
-            raise VideoError(
-                f"{name} cannot be read as a video: not a video file, or truncated or damaged ({_reason(exc)})."
-            ) from None
+            self._container = self._open_container()
+        except BaseException:
+            self._close_file()
+            raise
         demuxer = self._container.format.name
         if demuxer == "image2" or demuxer.endswith("_pipe"):  # FFmpeg reads a photo as a 1-frame video
             self.close()
@@ -152,6 +149,26 @@ class VideoReader:
         self.audio_stream = audio[0] if audio else None
         self.info = self._probe()
 
+    def _open_container(self) -> av.container.InputContainer:
+        try:
+            return av.open(self._file, mode="r")
+        except av.error.EOFError:
+            raise VideoError(f"{self.name} ends before its first frame (an empty or truncated video).") from None
+        except (av.error.FFmpegError, OSError) as exc:
+            raise VideoError(
+                f"{self.name} cannot be read as a video: not a video file, or truncated or damaged ({_reason(exc)})."
+            ) from None
+
+    def _close_file(self) -> None:
+        if self._owns_file:
+            self._file.close()
+
+    def estimated_duration(self, t: float) -> float | None:
+        """The video's length guessed from how much of the file was read to reach ``t`` seconds (for
+        files whose header does not say, e.g. a browser-recorded WebM)."""
+        position = self._file.tell()
+        return t * self._size / position if position > 0 and t > 0 else None
+
     def __enter__(self) -> VideoReader:
         return self
 
@@ -160,6 +177,7 @@ class VideoReader:
 
     def close(self) -> None:
         self._container.close()
+        self._close_file()
 
     @property
     def video_stream(self) -> av.video.stream.VideoStream:
@@ -309,27 +327,29 @@ class AnnotatedWriter:
             self._out.close()
 
 
-def _as_file(source: Source, name: str) -> BinaryIO | str:
-    """A seekable file object over bytes (no copy), or the path; a 0-byte source is refused here."""
+def _as_file(source: Source, name: str) -> tuple[BinaryIO, int, bool]:
+    """(seekable file object, its size, whether we opened it). Bytes are wrapped without a copy; a
+    path is opened here (not by FFmpeg) so the read position tells how far the decoding got."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise VideoError(f"{name} is empty (0 bytes).")
-        return io.BytesIO(source)
+        return io.BytesIO(source), len(source), True
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
         try:
-            size = path.stat().st_size
+            size = Path(source).stat().st_size
+            file = open(source, "rb")  # closed by VideoReader.close
         except OSError as exc:
             raise VideoError(f"{name} cannot be read: {exc.strerror or exc}.") from None
         if size == 0:
+            file.close()
             raise VideoError(f"{name} is empty (0 bytes).")
-        return str(path)
+        return file, size, True
     position = source.tell()
-    empty = not source.read(1)
+    size = source.seek(0, io.SEEK_END)
     source.seek(position)
-    if empty:
+    if size - position <= 0:
         raise VideoError(f"{name} is empty (0 bytes).")
-    return source
+    return source, size, False
 
 
 def _rotation_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:

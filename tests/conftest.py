@@ -143,3 +143,20 @@ def chromium() -> str:
     except ImportError:
         _missing("the playwright Python package", "pip install -r requirements-dev.txt")
     return path
+
+
+# ----------------------------------------------------------------------------- video clips
+@pytest.fixture(scope="session")
+def video_faces(astronaut_path: Path, public_test):  # noqa: ANN201 - videoclips.Faces
+    """The two faces of the synthetic video scenes: the portrait and a real FER2013 face (tests/videoclips.py)."""
+    from videoclips import load_faces
+
+    return load_faces(astronaut_path, public_test.images)
+
+
+@pytest.fixture(scope="session")
+def two_faces_clip(video_faces) -> bytes:
+    """The two-face MP4 of tests/videoclips.py (one face leaves and comes back, three frames without a face)."""
+    from videoclips import TWO_FACES_FPS, clip_bytes, two_faces_frames
+
+    return clip_bytes(two_faces_frames(video_faces), TWO_FACES_FPS)

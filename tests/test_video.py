@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from pathlib import Path
 
 import av
@@ -19,9 +20,7 @@ from videoclips import (
     TWO_FACES_FPS,
     W,
     clip_bytes,
-    load_faces,
     scene,
-    two_faces_frames,
     visible,
 )
 
@@ -30,16 +29,6 @@ from fer.labels import CLASS_NAMES
 from fer.pipeline import classify_boxes
 from fer.video import TRACK_GAP_S, VideoOptions, analyse_video
 from fer.videoio import ANALYSIS_MAX_SIDE, VideoError, VideoReader
-
-
-@pytest.fixture(scope="module")
-def faces(astronaut_path: Path, public_test):
-    return load_faces(astronaut_path, public_test.images)
-
-
-@pytest.fixture(scope="module")
-def two_faces_clip(faces) -> bytes:
-    return clip_bytes(two_faces_frames(faces), TWO_FACES_FPS)
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +174,8 @@ def test_annotated_video_round_trip(two_faces, two_faces_clip):
 
 
 # ----------------------------------------------------------------------------- file quirks
-def test_rotation_metadata_is_honoured(faces, classifier):
-    upright = [scene(faces, True, False) for _ in range(5)]
+def test_rotation_metadata_is_honoured(video_faces, classifier):
+    upright = [scene(video_faces, True, False) for _ in range(5)]
     stored = [cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in upright]  # as a phone held sideways stores it
     rotated = analyse_video(clip_bytes(stored, rotation=90), "phone.mp4", classifier)
     assert (rotated.info.width, rotated.info.height, rotated.info.rotation) == (640, 480, 90)  # upright again
@@ -199,9 +188,9 @@ def test_rotation_metadata_is_honoured(faces, classifier):
     assert frame.shape == (480, 640, 3) and len(detect_faces(frame)) == 1
 
 
-def test_variable_frame_rate_keeps_each_frames_time(faces, classifier):
+def test_variable_frame_rate_keeps_each_frames_time(video_faces, classifier):
     times = np.cumsum([0.0] + [0.05, 0.15] * 10)[:20]
-    frames = [scene(faces, True, False, dx=i) for i in range(20)]
+    frames = [scene(video_faces, True, False, dx=i) for i in range(20)]
     out = io.BytesIO()
     analysis = analyse_video(clip_bytes(frames, times=times), "vfr.mp4", classifier, out=out)
     np.testing.assert_allclose(analysis.sample_t, times, atol=1e-3)
@@ -211,8 +200,8 @@ def test_variable_frame_rate_keeps_each_frames_time(faces, classifier):
     np.testing.assert_allclose(written, times, atol=2e-3)
 
 
-def test_4k_is_analysed_on_a_downscaled_copy(faces, classifier):
-    big = cv2.resize(scene(faces, True, True), (3840, 2880), interpolation=cv2.INTER_LINEAR)[360:2520]
+def test_4k_is_analysed_on_a_downscaled_copy(video_faces, classifier):
+    big = cv2.resize(scene(video_faces, True, True), (3840, 2880), interpolation=cv2.INTER_LINEAR)[360:2520]
     analysis = analyse_video(clip_bytes([big] * 3), "uhd.mp4", classifier)
     info = analysis.info
     assert (info.source_width, info.source_height) == (3840, 2160) and max(info.width, info.height) == ANALYSIS_MAX_SIDE
@@ -227,8 +216,8 @@ def test_4k_is_analysed_on_a_downscaled_copy(faces, classifier):
         ("avi", "mpeg4", "pcm_s16le", "re-encoded to AAC"),
     ],
 )
-def test_audio_track_is_kept(faces, classifier, container, codec, audio_codec, expected):
-    frames = [scene(faces, True, False)] * 10
+def test_audio_track_is_kept(video_faces, classifier, container, codec, audio_codec, expected):
+    frames = [scene(video_faces, True, False)] * 10
     data = clip_bytes(frames, container=container, codec=codec, audio_codec=audio_codec, tone_hz=440)
     out = io.BytesIO()
     analysis = analyse_video(data, f"talk.{container}", classifier, out=out)
@@ -241,8 +230,8 @@ def test_audio_track_is_kept(faces, classifier, container, codec, audio_codec, e
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_bad_files_get_a_clear_message_naming_them(faces, classifier, astronaut_path: Path, tmp_path: Path):
-    good = clip_bytes([scene(faces, True, False)] * 5, container="mp4")
+def test_bad_files_get_a_clear_message_naming_them(video_faces, classifier, astronaut_path: Path, tmp_path: Path):
+    good = clip_bytes([scene(video_faces, True, False)] * 5, container="mp4")
     audio_only = io.BytesIO()
     with av.open(audio_only, "w", format="mp4") as out:
         stream = out.add_stream("aac", rate=48000, layout="mono")
@@ -275,8 +264,8 @@ def test_bad_files_get_a_clear_message_naming_them(faces, classifier, astronaut_
         analyse_video(tmp_path / "missing.mp4", "missing.mp4", classifier)
 
 
-def test_a_truncated_stream_gives_the_part_that_could_be_read(faces, classifier):
-    frames = [scene(faces, True, False, dx=i) for i in range(40)]
+def test_a_truncated_stream_gives_the_part_that_could_be_read(video_faces, classifier):
+    frames = [scene(video_faces, True, False, dx=i) for i in range(40)]
     data = clip_bytes(frames, container="matroska", codec="mpeg4")  # streamable: readable up to the cut
     analysis = analyse_video(data[: len(data) * 2 // 3], "cut.mkv", classifier)
     assert 5 < analysis.frames_decoded < 40
@@ -294,3 +283,35 @@ def test_cancel_keeps_the_results_so_far(two_faces_clip, classifier):
     )
     assert analysis.cancelled and analysis.frames_decoded == 12 and len(analysis.sample_t) == 12
     assert any("Cancelled at 1.1 s" in n for n in analysis.notes)
+
+
+def test_uploaded_bytes_never_touch_the_disk(two_faces_clip, classifier, tmp_path: Path, monkeypatch):
+    """FFmpeg reads and writes through in-memory file objects only; no temporary file appears."""
+    opened: list[object] = []
+    real_open = av.open
+
+    def recording_open(file, *args, **kwargs):
+        opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", recording_open)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    for var in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.setenv(var, str(private_tmp))
+    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(fps=5), out=io.BytesIO())
+    with VideoReader(two_faces_clip, "two_faces.mp4") as reader:
+        reader.frame_at(float(analysis.sample_t[3]))
+    assert len(opened) == 3 and all(isinstance(f, io.BytesIO) for f in opened), opened
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_length_is_estimated_from_the_bytes_read(two_faces_clip):
+    """For files that do not state their length (progress bars still get a total)."""
+    with VideoReader(two_faces_clip, "two_faces.mp4") as reader:
+        for frame in reader.frames():
+            if frame.index == 35:
+                estimate = reader.estimated_duration(frame.t)
+                break
+    assert 3.5 < estimate < 14.0  # the clip lasts 7 s: a rough guess (the demuxer reads ahead), never 0 or absurd

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
-from videoclips import TWO_FACES_FPS, clip_bytes, load_faces, two_faces_frames
+from videoclips import TWO_FACES_FPS
 
 from fer.cli import main
 from fer.labels import CLASS_NAMES
@@ -19,9 +19,9 @@ from fer.video import VideoOptions, analyse_video
 
 
 @pytest.fixture(scope="module")
-def clip(astronaut_path: Path, public_test, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clip(two_faces_clip: bytes, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("video") / "two_faces.mp4"
-    path.write_bytes(clip_bytes(two_faces_frames(load_faces(astronaut_path, public_test.images)), TWO_FACES_FPS))
+    path.write_bytes(two_faces_clip)
     return path
 
 

@@ -5,25 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from videoclips import TWO_FACES_FPS, clip_bytes, load_faces, scene, two_faces_frames
+from videoclips import clip_bytes, scene
 
 from fer.video import VideoOptions, analyse_video
 
 RUN_TIMEOUT = 300
 VIDEO = "pages/video.py"
-
-
-@pytest.fixture(scope="module")
-def faces(astronaut_path: Path, public_test):
-    return load_faces(astronaut_path, public_test.images)
-
-
-@pytest.fixture(scope="module")
-def two_faces_clip(faces) -> bytes:
-    return clip_bytes(two_faces_frames(faces), TWO_FACES_FPS)
 
 
 def open_video_page(repo_root: Path) -> AppTest:
@@ -86,7 +75,7 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
     assert "Results: two_faces.mp4" in texts(at) and not at.exception
 
 
-def test_video_page_bad_files_and_cancel(repo_root: Path, faces, astronaut_path: Path) -> None:
+def test_video_page_bad_files_and_cancel(repo_root: Path, video_faces, astronaut_path: Path) -> None:
     at = open_video_page(repo_root)
     for name, data, message in [
         ("empty.mp4", b"", "empty.mp4 is empty (0 bytes)."),
@@ -96,7 +85,7 @@ def test_video_page_bad_files_and_cancel(repo_root: Path, faces, astronaut_path:
         assert any(message in e.value for e in at.error), [e.value for e in at.error]
         assert at.file_uploader(key="video_file") is not None  # the page keeps working
 
-    long_clip = clip_bytes([scene(faces, True, False)] * 1200, fps=10)  # 2 minutes: time to press Cancel
+    long_clip = clip_bytes([scene(video_faces, True, False)] * 1200, fps=10)  # 2 minutes: time to press Cancel
     at.file_uploader(key="video_file").set_value([("long.mp4", long_clip, "video/mp4")])
     at.run()
     at.button(key="video_analyse").click().run()

@@ -77,6 +77,12 @@ def results_panel(job: VideoJob) -> None:
     analysis = job.analysis
     info = analysis.info
     st.subheader(f"Results: {job.name}", anchor=False)
+    options = analysis.options
+    rate = "every frame" if options.fps is None else f"{options.fps:g} frames per second"
+    st.caption(
+        f"Analysed {rate}, smoothing {options.smoothing:.2f}, mirror TTA {'on' if job.tta else 'off'}, "
+        f"detector min neighbours {options.detector.min_neighbors}, min face {options.detector.min_size} px."
+    )
     for note in analysis.notes:
         alarming = analysis.cancelled and note.startswith("Cancelled") or "damaged" in note or "truncated" in note
         (st.warning if alarming else st.info)(note, icon=":material/info:")
@@ -199,21 +205,17 @@ def downloads(job: VideoJob) -> None:
             icon=":material/movie:",
             help=f"H.264 at the original frame rate, {sound}.",
         )
-    cols[1].download_button(
-        "Frames (CSV)",
-        data=analysis.to_csv,
-        file_name=f"{stem}_emotions.csv",
-        mime="text/csv",
-        key="video_dl_csv",
-        on_click="ignore",
-        icon=":material/table:",
-    )
-    cols[2].download_button(
-        "Frames (JSON)",
-        data=analysis.to_json,
-        file_name=f"{stem}_emotions.json",
-        mime="application/json",
-        key="video_dl_json",
-        on_click="ignore",
-        icon=":material/data_object:",
-    )
+    exports = [
+        ("Frames (CSV)", analysis.to_csv, "csv", "text/csv", ":material/table:"),
+        ("Frames (JSON)", analysis.to_json, "json", "application/json", ":material/data_object:"),
+    ]
+    for col, (label, data, ext, mime, icon) in zip(cols[1:], exports):  # generated when clicked
+        col.download_button(
+            label,
+            data=data,
+            file_name=f"{stem}_emotions.{ext}",
+            mime=mime,
+            key=f"video_dl_{ext}",
+            on_click="ignore",
+            icon=icon,
+        )

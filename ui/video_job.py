@@ -38,6 +38,7 @@ class VideoJob:
         self.video: bytes | None = None
         self.error: str | None = None
         self._classifier = classifier
+        self.tta = classifier.default_tta if options.tta is None else options.tta
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"video-{name}", daemon=True)
 
