@@ -56,6 +56,8 @@ run-https: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py --server.sslCertFile $(CERT_DIR)/cert.pem --server.sslKeyFile $(CERT_DIR)/key.pem
 
 test: $(TEST_STAMP)
+	@# The webcam browser tests need an IPv4 address besides 127.0.0.1 (WebRTC host candidate; needs root).
+	@ip -4 -o addr show | grep -qv ' 127.0.0.1/' || ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast loop while developing: no browser, nothing marked slow (under 2 minutes).
@@ -76,3 +78,5 @@ train: $(RUN_STAMP)
 
 screenshots: $(TEST_STAMP)
 	$(BIN)/python scripts/screenshots.py
+	@# The live page's shot comes from its browser test (a real stream): copied here, never by the test.
+	@if [ -f test-artifacts/live.png ]; then cp test-artifacts/live.png docs/screenshots/live.png; fi
