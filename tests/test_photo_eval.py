@@ -47,8 +47,8 @@ def photo_tree(tmp_path_factory: pytest.TempPathFactory, public_test) -> Path:
                 x, y = (int(v) for v in rng.integers(0, 200, 2))
                 image = cv2.copyMakeBorder(big, y, 440 - y, x, 640 - x, cv2.BORDER_REPLICATE)
             cv2.imwrite(str(root / folder / f"{name}_{j}.{'png' if j == 0 else 'jpg'}"), image)
-    (root / "happiness" / "notes.txt").write_text("not a photo")
-    (root / "sadness" / "broken.jpg").write_bytes(b"\xff\xd8 this is not a JPEG")
+    (root / FOLDERS["happy"] / "notes.txt").write_text("not a photo")
+    (root / FOLDERS["sad"] / "broken.jpg").write_bytes(b"\xff\xd8 this is not a JPEG")
     (root / "contempt").mkdir()
     cv2.imwrite(str(root / "contempt" / "x.png"), public_test.images[0])
     return root
