@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from fer.labels import CLASS_NAMES
 from scripts.app_server import CHROMIUM_ARGS, AppServerError, chromium_path, running_app
@@ -50,19 +49,6 @@ def _unavailable(reason: str) -> None:
 
 
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which(CHROMIUM_PATH) or CHROMIUM_PATH
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        _unavailable(
-            f"Chromium not found at {CHROMIUM_PATH}: `apt-get install chromium` (or set CHROMIUM_PATH); "
-            "the browser tests never download Playwright's own browser"
-        )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _unavailable("the playwright Python package is missing: pip install -r requirements-dev.txt")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -93,18 +79,12 @@ def loopback_candidate() -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, loopback_candidate: None) -> Iterator[str]:
     """``streamlit run app.py`` on a free port; yields its URL and stops it afterwards."""
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     try:
-        with running_app(_free_port(), log_path, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as url:
+        with running_app(free_port(), log_path, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as url:
             yield url  # FER_ICE_SERVERS empty: offline, no STUN/TURN
     except AppServerError as exc:
         pytest.fail(str(exc))

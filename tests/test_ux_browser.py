@@ -13,17 +13,15 @@ Chromium is Debian's; on CI a missing Chromium fails, elsewhere it skips (as in 
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import ssl
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, chromium_path, running_app
+from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
 from scripts.make_cert import ensure_certificate
 
 pytestmark = pytest.mark.browser
@@ -34,27 +32,11 @@ LAN_NAME = "fer-lan.test"  # resolved by Chromium to 127.0.0.1: a non-loopback *
 INSECURE = "Your browser blocks the camera on this address."
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which(chromium_path()) or chromium_path()
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
-            pytest.fail(f"Chromium not found at {path} (required on CI)")
-        pytest.skip(f"Chromium not found at {path}: `apt-get install chromium` (or set CHROMIUM_PATH)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("http") / "streamlit.log"
     try:
-        with running_app(_free_port(), log, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as url:
+        with running_app(free_port(), log, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as url:
             yield url
     except AppServerError as exc:
         pytest.fail(str(exc))
@@ -69,7 +51,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def https_port(tmp_path_factory: pytest.TempPathFactory, certificate: tuple[Path, Path]) -> Iterator[int]:
     """The app served as ``make run-https`` serves it (server.sslCertFile / sslKeyFile)."""
     cert, key = certificate
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("https") / "streamlit.log"
     env = {
         "FER_ICE_SERVERS": "",
