@@ -207,6 +207,15 @@ def _write_cache(cache_file: Path, data: SplitData) -> None:
 
 
 # ----------------------------------------------------------------------------- CSV
+def read_csv_bytes(data: bytes, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:
+    """One split of an in-memory ``fer2013.csv`` file (an upload): decoded as UTF-8, with or without BOM."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{name}: not a text CSV file ({exc.reason}); expected FER2013's fer2013.csv") from None
+    return read_csv_text(text, split, skip_bad=skip_bad, name=name)
+
+
 def read_csv_text(text: str, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:
     """Decode one split from CSV text already in memory (e.g. an uploaded ``fer2013.csv``)."""
     split = canonical_split(split)

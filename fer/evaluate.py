@@ -42,6 +42,28 @@ class Evaluation:
     def predicted(self) -> np.ndarray:
         return self.probs.argmax(axis=1)
 
+    @property
+    def confidence(self) -> np.ndarray:
+        """The top probability of each face: how sure the model was of its answer."""
+        return self.probs.max(axis=1)
+
+    def most_confused(self) -> tuple[int, int]:
+        """(true, predicted) of the off-diagonal confusion cell with the most faces: the telling default."""
+        m = np.array(self.report.confusion, dtype=np.int64)
+        np.fill_diagonal(m, -1)
+        t, p = np.unravel_index(int(np.argmax(m)), m.shape)
+        return int(t), int(p)
+
+    def cell(self, true: int, predicted: int) -> np.ndarray:
+        """Indices of the faces of one confusion cell, most confident first."""
+        idx = np.flatnonzero((self.data.labels == true) & (self.predicted == predicted))
+        return idx[np.argsort(-self.confidence[idx], kind="stable")]
+
+    def confident_mistakes(self) -> np.ndarray:
+        """Indices of the wrongly predicted faces, most confident first."""
+        idx = np.flatnonzero(self.predicted != self.data.labels)
+        return idx[np.argsort(-self.confidence[idx], kind="stable")]
+
 
 @functools.cache
 def runtime_versions() -> str:

@@ -21,7 +21,7 @@ from fer.data import (
     csv_row_problems,
     default_data_dir,
     load_split,
-    read_csv_text,
+    read_csv_bytes,
     source_fingerprint,
 )
 from fer.evaluate import Evaluation, evaluate
@@ -68,11 +68,7 @@ def _fingerprint(path: str) -> str:
 @st.cache_resource(max_entries=2, show_spinner="Reading the uploaded CSV…")
 def _load_csv(content_hash: str, split: str, name: str, _data: bytes) -> SplitData:
     """One split of an uploaded CSV, parsed in memory and cached per file content."""
-    try:
-        text = _data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{name}: not a text CSV file ({exc.reason}); expected FER2013's fer2013.csv") from None
-    return read_csv_text(text, split, name=name)
+    return read_csv_bytes(_data, split, name=name)
 
 
 def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitData | None:
@@ -222,29 +218,20 @@ def _on_cell_selected() -> None:
         st.session_state["cell_pred"] = points[0]["x"]
 
 
-def _most_confused(confusion: list[list[int]]) -> tuple[str, str]:
-    """The off-diagonal cell with the most faces: the most telling default for the gallery."""
-    m = np.array(confusion, dtype=np.int64)
-    np.fill_diagonal(m, -1)
-    t, p = np.unravel_index(int(np.argmax(m)), m.shape)
-    return CLASS_NAMES[t], CLASS_NAMES[p]
-
-
 def _gallery(ev: Evaluation, indices: np.ndarray, captions: list[str]) -> None:
     st.image([enlarge(ev.data.images[i], GALLERY_PX) for i in indices], caption=captions, width=GALLERY_PX)
 
 
 def show_galleries(ev: Evaluation) -> None:
     """Faces of the selected confusion cell, and the most confident mistakes over the whole split."""
-    labels, predicted, confidence = ev.data.labels, ev.predicted, ev.probs.max(axis=1)
+    labels, predicted, confidence = ev.data.labels, ev.predicted, ev.confidence
     st.subheader("Faces behind a cell", anchor=False)
     left, right, _ = st.columns([1, 1, 2])
     true_name = left.selectbox("True emotion", CLASS_NAMES, key="cell_true")
     pred_name = right.selectbox("Predicted as", CLASS_NAMES, key="cell_pred")
     t, p = CLASS_NAMES.index(true_name), CLASS_NAMES.index(pred_name)
-    cell = np.flatnonzero((labels == t) & (predicted == p))
-    cell = cell[np.argsort(-confidence[cell], kind="stable")][:CELL_GALLERY_LIMIT]
-    total = int(((labels == t) & (predicted == p)).sum())
+    whole_cell = ev.cell(t, p)
+    cell, total = whole_cell[:CELL_GALLERY_LIMIT], len(whole_cell)
     if total == 0:
         st.info(f"No {true_name} face was predicted as {pred_name}.")
     else:
@@ -256,8 +243,7 @@ def show_galleries(ev: Evaluation) -> None:
         _gallery(ev, cell, [f"{pred_name}: {confidence[i]:.0%} sure" for i in cell])
 
     st.subheader("Most confident mistakes", anchor=False)
-    wrong = np.flatnonzero(predicted != labels)
-    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_LIMIT]
+    wrong = ev.confident_mistakes()[:MISTAKES_LIMIT]
     if len(wrong) == 0:
         st.success("No mistakes on this split.")
         return
@@ -340,7 +326,7 @@ st.caption(
     f"`{classifier.name}` on {data.split} from `{data.source}`: {len(data):,} faces, mirror TTA "
     f"{'on' if tta else 'off'} (sidebar). Same numbers as `python -m fer evaluate --split {data.split}`."
 )
-most_confused = _most_confused(evaluation.report.confusion)
+most_confused = tuple(CLASS_NAMES[i] for i in evaluation.most_confused())
 kept("cell_true", most_confused[0])  # the chosen cell survives a visit to another page
 kept("cell_pred", most_confused[1])
 show_report(evaluation.report.to_dict(), stored_evaluation(card, data.split, tta), key="live", selectable=True)
