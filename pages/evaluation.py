@@ -39,7 +39,7 @@ ensure_app_navigation()  # a deep link opened first still gets the app shell
 CELL_GALLERY_LIMIT = 40
 MISTAKES_LIMIT = 24
 GALLERY_PX = 96
-UPLOAD_LIMIT_MB = 50  # server.maxUploadSize in .streamlit/config.toml
+UPLOAD_LIMIT_MB = st.get_option("server.maxUploadSize")  # this server's cap (.streamlit/config.toml: 50)
 HOW_TO = f"""
 **How to evaluate on your copy of FER2013** (Kaggle: *Challenges in Representation Learning: Facial
 Expression Recognition Challenge*), any one of:

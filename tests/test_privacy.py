@@ -365,15 +365,8 @@ def test_live_page_uses_no_stun_or_turn_server_by_default(repo_root: Path, monke
     assert at.text_input(key="live_ice_servers").value == ""
     assert not at.error
     assert len(calls) == 1 and calls[0]["rtc_configuration"] == {"iceServers": []}
-
-    # streamlit-webrtc keeps the empty list on both sides (no automatic servers), so aiortc gathers
-    # host candidates only: no STUN or TURN server is contacted.
-    from aiortc.rtcicetransport import connection_kwargs
-    from streamlit_webrtc.component import _resolve_server_rtc_configuration, enhance_frontend_rtc_configuration
-
-    server = _resolve_server_rtc_configuration(calls[0]["rtc_configuration"])
-    assert server.iceServers == [] and connection_kwargs(server.iceServers) == {}
-    assert enhance_frontend_rtc_configuration(calls[0]["rtc_configuration"])["iceServers"] == []
+    # That no STUN/TURN server is then contacted is asserted end to end, with no private API of
+    # streamlit-webrtc, by test_full_session_makes_no_network_connection and the browser test.
 
 
 #: stun:/turn: URLs naming a host; example.org/.com/.net and *.example are reserved for documentation.
