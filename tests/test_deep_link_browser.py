@@ -48,8 +48,9 @@ def test_deep_link_first_gets_the_app_navigation(chromium: str, fresh_app: str, 
             nav = page.get_by_test_id("stSidebarNav")
             # app.py's page titles, not the legacy mode's file names ("home", "live", "upload"…)
             expect(nav.get_by_text("Live webcam", exact=True)).to_be_visible(timeout=60_000)
-            expect(nav.get_by_text("Evaluation", exact=True)).to_be_visible()
-            expect(page.get_by_text("Model", exact=True).first).to_be_visible()  # the shared sidebar ran
+            expect(nav.get_by_text("Evaluation", exact=True)).to_be_visible(timeout=30_000)
+            # the shared sidebar ran (its first run on a fresh server also loads the model: give it time)
+            expect(page.get_by_text("Model", exact=True).first).to_be_visible(timeout=60_000)
             assert page.url.rstrip("/").endswith("/upload")
         finally:
             browser.close()
