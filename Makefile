@@ -10,6 +10,8 @@ BIN         := $(VENV)/bin
 PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 FER2013_DIR ?= ../shared/fer2013
 TRAIN_ARGS  ?=
+# Self-signed certificate for `make run-https` (git-ignored; made by scripts/make_cert.py).
+CERT_DIR    ?= .certs
 
 # The browser tests drive Debian's Chromium (apt package `chromium`); Playwright never downloads one.
 CHROMIUM_PATH ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
@@ -19,32 +21,51 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run test lint bench train screenshots
+.PHONY: help run run-https test check lock lint bench train screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
-	@echo "make test         run the test suite (pytest)"
+	@echo "make run-https    the same over HTTPS (self-signed, made in $(CERT_DIR)/): webcam from other devices"
+	@echo "make test         run the whole test suite (pytest, browser tests included)"
+	@echo "make check        the fast suite: no browser, no slow tests (< 2 min)"
+	@echo "make lock         re-pin constraints.txt to what .venv has"
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
-	@echo "make train        train models/fer_cnn on FER2013_DIR=$(FER2013_DIR) (CPU recipe, ~80-90 min on 2 cores)"
+	@echo "make train        train models/fer_cnn_v2 on FER2013_DIR=$(FER2013_DIR) (recipe cpu2, ~90 min on 2 idle cores)"
 	@echo "make screenshots  regenerate the README screenshots"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install -r requirements.txt
+# constraints.txt pins the exact versions the suite passed on (regenerate with `make lock`).
+$(RUN_STAMP): requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt
 	touch $@
 
-$(TEST_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install -r requirements-dev.txt
+$(TEST_STAMP): requirements.txt requirements-dev.txt requirements-scale.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 run: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py
 
+# Browsers allow the camera only over HTTPS or on localhost: serve HTTPS so phones and other computers
+# on the network can use their webcam (open https://THIS-COMPUTER-IP:8501, accept the warning once).
+run-https: $(RUN_STAMP)
+	$(BIN)/python scripts/make_cert.py --out $(CERT_DIR) >/dev/null
+	$(BIN)/streamlit run app.py --server.sslCertFile $(CERT_DIR)/cert.pem --server.sslKeyFile $(CERT_DIR)/key.pem
+
 test: $(TEST_STAMP)
+	@# The webcam browser tests need an IPv4 address besides 127.0.0.1 (WebRTC host candidate; needs root).
+	@ip -4 -o addr show | grep -qv ' 127.0.0.1/' || ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast loop while developing: no browser, nothing marked slow (under 2 minutes).
+check: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m "not browser and not slow" $(PYTEST_ARGS)
+
+lock: $(TEST_STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '@ file' > constraints.txt
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
@@ -53,7 +74,9 @@ bench: $(RUN_STAMP)
 	$(BIN)/python -m fer bench
 
 train: $(RUN_STAMP)
-	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn $(TRAIN_ARGS)
+	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn_v2 --recipe cpu2 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
 screenshots: $(TEST_STAMP)
 	$(BIN)/python scripts/screenshots.py
+	@# The live page's shot comes from its browser test (a real stream): copied here, never by the test.
+	@if [ -f test-artifacts/live.png ]; then cp test-artifacts/live.png docs/screenshots/live.png; fi

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import ensure_app_navigation, sidebar
+from ui.common import ensure_app_navigation, keep_widget_state, sidebar
 
 ensure_app_navigation()
 st.set_page_config(page_title="FER2013 emotion dashboard", page_icon="🙂", layout="wide")
 
+keep_widget_state()  # first: saves page widgets' values before Streamlit drops them on another page
 sidebar()  # before the page runs, so every page reads the same settings via ui.common.current_settings()
 
 PAGES = [

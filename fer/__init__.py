@@ -1,0 +1,66 @@
+"""FER2013 facial-expression engine: face detection, emotion classification, evaluation — no UI.
+
+One call from a notebook or a script::
+
+    import fer
+
+    for face in fer.analyze("group.jpg"):          # a path, encoded bytes or an RGB/grey array
+        print(face.box, face.label, f"{face.confidence:.0%}")
+
+``fer.load_model(name)`` gives the shared classifier (the app's default model unless named); the
+modules hold the rest: ``fer.pipeline`` (detection + classification), ``fer.evaluate`` (accuracy on
+FER2013), ``fer.compare`` (two models side by side). Imports are lazy so ``import fer`` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import numpy as np
+
+    from fer.classifier import Classifier
+    from fer.pipeline import FaceResult
+
+__all__ = ["analyze", "load_model"]
+
+
+@functools.cache
+def load_model(name: str | os.PathLike[str] | None = None) -> Classifier:
+    """The classifier for a model stem (``models/NAME``) or name; the default model when ``None``.
+
+    Loaded once per name and shared (the classifier is thread-safe).
+    """
+    from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
+
+    if name is None:
+        return Classifier.load(MODELS_DIR / DEFAULT_MODEL)
+    stem = Path(name)
+    return Classifier.load(stem if stem.with_suffix(".json").is_file() else MODELS_DIR / stem.name)
+
+
+def analyze(
+    image: str | os.PathLike[str] | bytes | np.ndarray,
+    *,
+    model: str | os.PathLike[str] | None = None,
+    tta: bool | None = None,
+) -> list[FaceResult]:
+    """Every face in ``image`` with its seven emotion probabilities (``fer.pipeline.analyze``'s order).
+
+    ``image``: a file path, the bytes of an image file, or an RGB / greyscale array. ``tta``: mirror
+    test-time augmentation (default: the model card's choice).
+    """
+    from fer.imageio import decode_image, to_rgb_uint8
+    from fer.pipeline import analyze as analyze_rgb
+
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        rgb = decode_image(path.read_bytes(), path.name)
+    elif isinstance(image, (bytes, bytearray, memoryview)):
+        rgb = decode_image(bytes(image), "image")
+    else:
+        rgb = to_rgb_uint8(image)
+    return analyze_rgb(rgb, load_model(model), tta=tta)

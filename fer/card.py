@@ -15,7 +15,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer.classifier import Classifier, file_sha256, keras_to_tflite
+from fer.classifier import Classifier, file_sha256
+from fer.convert import keras_to_tflite
 from fer.data import load_split
 from fer.labels import CLASS_NAMES, FACE_SIZE, SPLITS
 from fer.metrics import fit_temperature, reliability, report, softmax

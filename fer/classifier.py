@@ -2,14 +2,16 @@
 
 Inference runs on a TensorFlow Lite flat buffer with dynamic-range int8 weights (XNNPack), measured here
 at ~0.25 ms per face at batch 1 against ~4 ms for a ``tf.function`` call of the Keras model; the model
-card's accuracy figures are computed through this same path. The Keras model is loaded lazily, only
-for gradient saliency.
+card's accuracy figures are computed through this same path.
+
+This module never imports TensorFlow or Keras: it is the dashboard server's model, and TensorFlow in
+that process makes the webcam page's pylibsrtp segfault (issue 16). A model is served from its
+``.tflite`` file only; making one from ``.keras`` is :mod:`fer.convert`'s job (``python -m fer convert``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -19,58 +21,30 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from fer.labels import CLASS_NAMES, FACE_SIZE  # noqa: E402
-from fer.metrics import softmax  # noqa: E402
+from fer.labels import FACE_SIZE  # noqa: E402
+from fer.probabilities import softmax  # noqa: E402
+from fer.registry import (  # noqa: E402, F401 - re-exported: callers of the classifier find the registry here too
+    DEFAULT_MODEL,
+    MODELS_DIR,
+    ModelError,
+    file_sha256,
+    list_models,
+    model_paths,
+    read_card,
+)
 
 #: Batch sizes an interpreter is prepared for; a batch is padded up to the next one (or chunked at the last).
 _BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
-class ModelError(RuntimeError):
-    """A model that cannot be used: missing or corrupt files, or a card that disagrees with the weights."""
-
-
-def model_paths(stem: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    """``models/NAME`` (or ``NAME.keras`` / ``NAME.json``) -> (keras, tflite, card) paths."""
-    p = Path(stem)
-    if p.suffix in {".keras", ".json", ".tflite"}:
-        p = p.with_suffix("")
-    return p.with_suffix(".keras"), p.with_suffix(".tflite"), p.with_suffix(".json")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_card(card_path: Path) -> dict:
-    """Read and sanity-check a model card; raise :class:`ModelError` with what is wrong."""
-    if not card_path.exists():
-        raise ModelError(f"{card_path}: model card missing; retrain with `python -m fer.train` to write it")
+def convert_command(stem: str | os.PathLike[str]) -> str:
+    """The exact shell command that writes ``stem``'s ``.tflite`` from its ``.keras`` (cwd-relative path)."""
+    path = model_paths(stem)[0].with_suffix("").absolute()
     try:
-        card = json.loads(card_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{card_path}: unreadable model card ({exc})") from None
-    if not isinstance(card, dict) or "class_names" not in card or "input" not in card:
-        raise ModelError(f"{card_path}: not a model card (needs 'class_names' and 'input')")
-    if not isinstance(card["class_names"], list) or tuple(card["class_names"]) != CLASS_NAMES:
-        raise ModelError(
-            f"{card_path}: classes {card['class_names']} differ from FER2013's {list(CLASS_NAMES)}; "
-            "this app only serves FER2013-order models"
-        )
-    return card
-
-
-def keras_to_tflite(model) -> bytes:  # noqa: ANN001 - keras.Model, imported lazily
-    """Convert a Keras model to a TFLite flat buffer with dynamic-range int8 weights."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+        path = path.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return f"python -m fer convert {path}"
 
 
 @dataclass(frozen=True)
@@ -94,31 +68,32 @@ class Classifier:
         self._tflite = tflite_bytes
         self.sha256 = hashlib.sha256(tflite_bytes).hexdigest()
         self._local = threading.local()
-        self._keras_lock = threading.Lock()
-        self._keras = None
         self._check_against_card()
         self.logits(np.zeros((1, FACE_SIZE, FACE_SIZE), np.uint8))  # warm-up: allocate and run once
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, stem: str | os.PathLike[str]) -> Classifier:
-        """Load ``models/NAME`` (its ``.tflite`` if present, else converted from ``.keras``) and its card."""
+        """Load ``models/NAME``'s ``.tflite`` and card; a missing ``.tflite`` is an error, never converted here."""
         keras_path, tflite_path, card_path = model_paths(stem)
         card = read_card(card_path)
-        if tflite_path.exists():
-            data = tflite_path.read_bytes()
-            if not data:
-                raise ModelError(f"{tflite_path}: the file is empty; delete it to rebuild from {keras_path.name}")
-        elif keras_path.exists():
-            data = keras_to_tflite(_load_keras(keras_path))
-        else:
+        if not tflite_path.exists():
+            if keras_path.exists():
+                raise ModelError(
+                    f"{tflite_path.name} is missing from {tflite_path.parent}: the app serves TensorFlow Lite "
+                    f"files only and never converts. Create it from {keras_path.name} with "
+                    f"`{convert_command(stem)}`"
+                )
             raise ModelError(f"{keras_path}: model file missing; train one with `python -m fer.train`")
+        data = tflite_path.read_bytes()
+        if not data:
+            raise ModelError(f"{tflite_path}: the file is empty; recreate it with `{convert_command(stem)}`")
         classifier = cls(data, card, keras_path if keras_path.exists() else None, name=keras_path.stem)
         expected = card.get("runtime", {}).get("files", {}).get("tflite", {}).get("sha256")
-        if tflite_path.exists() and expected and classifier.sha256 != expected:
+        if expected and classifier.sha256 != expected:
             raise ModelError(
-                f"{tflite_path}: not the weights its card describes (sha256 differs); delete it to rebuild from "
-                f"{keras_path.name}, or retrain to write a matching card"
+                f"{tflite_path}: not the weights its card describes (sha256 differs); recreate it from "
+                f"{keras_path.name} with `{convert_command(stem)}`, or retrain to write a matching card"
             )
         return classifier
 
@@ -145,12 +120,7 @@ class Classifier:
             slots = self._local.slots = {}
         slot = slots.get(batch)
         if slot is None:
-            try:
-                from ai_edge_litert.interpreter import Interpreter  # LiteRT, where installed
-            except ImportError:
-                import tensorflow as tf
-
-                Interpreter = tf.lite.Interpreter  # noqa: N806
+            Interpreter = _interpreter_class()  # noqa: N806
             try:
                 interp = Interpreter(model_content=self._tflite, num_threads=min(2, os.cpu_count() or 1))
                 inp = interp.get_input_details()[0]
@@ -199,33 +169,11 @@ class Classifier:
         temperature = self.temperature_tta if tta else self.temperature
         return softmax(self.logits(faces, tta), temperature)
 
-    # ------------------------------------------------------------------ Keras model (saliency)
-    @property
-    def keras_model(self):  # noqa: ANN201 - keras.Model, imported lazily
-        """The float Keras model, loaded once on first use (only saliency needs gradients)."""
-        with self._keras_lock:
-            if self._keras is None:
-                if self.keras_path is None:
-                    raise ModelError(f"{self.name}: no .keras file beside the model, so no saliency")
-                self._keras = _load_keras(self.keras_path)
-            return self._keras
 
-
-def _load_keras(path: Path):  # noqa: ANN202
-    import keras
-
+def _interpreter_class() -> type:
+    """LiteRT's interpreter. No fallback to ``tf.lite`` (deprecated there): TensorFlow must stay out of the app."""
     try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for damaged zips/configs
-        raise ModelError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from None
-
-
-#: The models shipped with the app; every ``NAME.json`` card here with its weights is a choice in the UI.
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_MODEL = "fer_cnn"
-
-
-def list_models(models_dir: Path = MODELS_DIR) -> list[str]:
-    """Names of the models in ``models_dir`` that have a card, the default first."""
-    names = sorted(p.stem for p in models_dir.glob("*.json") if not p.name.startswith("."))
-    return sorted(names, key=lambda n: n != DEFAULT_MODEL)
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:
+        raise ModelError(f"LiteRT, the TFLite runtime, is missing: `pip install ai-edge-litert` ({exc})") from None
+    return Interpreter

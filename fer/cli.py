@@ -1,7 +1,10 @@
-"""``python -m fer predict | evaluate | bench | video``: the engine without Streamlit, a stable interface.
+"""``python -m fer predict | evaluate | bench | convert | video | batch``: the engine without Streamlit.
 
 ``predict --json`` prints ``[{"path": …, "faces": [{"box": [x, y, w, h], "label": …, "confidence": …,
-"probs": {…}}]}]``; an unreadable file gets ``"error": "…"`` and an empty face list instead of aborting.
+"probs": {…}, "source": …, "detection_score": …}], "status": …, "size": [w, h]}]`` (built by
+:mod:`fer.results`, as the Upload page's export); boxes are in the photo's own pixels. An unreadable file
+gets ``"error": "…"`` and an empty face list instead of aborting. ``evaluate --photos DIR`` evaluates the
+whole photo pipeline on the user's own labelled photos (:mod:`fer.photo_eval`).
 """
 
 from __future__ import annotations
@@ -11,19 +14,59 @@ import json
 import sys
 from pathlib import Path
 
+from fer.batch import BatchError
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
 from fer.data import DatasetError, default_data_dir, load_split
 from fer.detection import DetectorSettings
-from fer.imageio import ImageDecodeError, decode_image
 from fer.labels import CLASS_NAMES, SPLITS
 from fer.video_cli import add_video_parser, run_video
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL), help="model stem (models/NAME)")
+def _add_model_args(p: argparse.ArgumentParser, compare: bool = False) -> None:
+    if compare:
+        p.add_argument(
+            "--model",
+            action="append",
+            help="model stem (models/NAME); give it twice (A, then B) to compare two models on the same faces",
+        )
+    else:
+        p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL), help="model stem (models/NAME)")
     tta = p.add_mutually_exclusive_group()
     tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="average with the mirrored face")
     tta.add_argument("--no-tta", dest="tta", action="store_false")
+
+
+def _add_detector_args(p: argparse.ArgumentParser) -> None:
+    defaults = DetectorSettings()
+    p.add_argument("--scale-factor", type=float, default=defaults.scale_factor)
+    p.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors)
+    p.add_argument("--min-size", type=int, default=defaults.min_size, help="smallest face in pixels")
+    p.add_argument(
+        "--min-face-fraction",
+        type=float,
+        default=defaults.min_face_fraction,
+        help="smallest face as a fraction of the photo's short side (the larger minimum applies)",
+    )
+    p.add_argument(
+        "--margin", type=float, default=defaults.margin, help="fraction of the face side added around each box"
+    )
+    p.add_argument(
+        "--no-fallback",
+        dest="fallback",
+        action="store_false",
+        help="no padded retry / whole-image reading for photos where no face is detected",
+    )
+
+
+def detector_settings(args: argparse.Namespace) -> DetectorSettings:
+    """The detector settings the command line asks for (defaults: the measured best)."""
+    return DetectorSettings(
+        scale_factor=args.scale_factor,
+        min_neighbors=args.min_neighbors,
+        min_size=args.min_size,
+        min_face_fraction=args.min_face_fraction,
+        margin=args.margin,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,64 +77,88 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--whole-face", action="store_true", help="treat each whole image as one face (48x48 crops)")
-    defaults = DetectorSettings()
-    p.add_argument("--scale-factor", type=float, default=defaults.scale_factor)
-    p.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors)
-    p.add_argument("--min-size", type=int, default=defaults.min_size)
+    _add_detector_args(p)
     _add_model_args(p)
 
-    p = sub.add_parser("evaluate", help="accuracy and calibration on a FER2013 split")
+    p = sub.add_parser("evaluate", help="accuracy and calibration on a FER2013 split, or on your labelled photos")
     p.add_argument("--data", type=Path, default=default_data_dir(), help="fer2013.csv or image-folder root")
     p.add_argument("--split", choices=SPLITS, default="PrivateTest")
+    p.add_argument(
+        "--photos",
+        type=Path,
+        help="a folder (or .zip) with one sub-folder per emotion (angry, anger, happiness, …): runs the full "
+        "photo pipeline (detection, fallback, classifier) on every photo instead of a FER2013 split",
+    )
     p.add_argument("--json", action="store_true")
-    _add_model_args(p)
+    _add_detector_args(p)
+    _add_model_args(p, compare=True)
+
+    _add_batch_parser(sub)
 
     p = sub.add_parser("bench", help="speed figures of the classifier and the pipeline")
     p.add_argument("--json", action="store_true")
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL))
 
+    p = sub.add_parser("convert", help="write a model's .tflite (what the app serves) from its .keras")
+    p.add_argument("model", help="model stem, e.g. models/fer_cnn (reads .keras and .json, writes .tflite)")
+    p.add_argument("--json", action="store_true")
     _add_model_args(add_video_parser(sub))
     return parser
 
 
-def cmd_predict(args: argparse.Namespace, classifier: Classifier) -> int:
-    from fer.pipeline import analyze
+def cmd_convert(args: argparse.Namespace) -> int:
+    """The only way the project turns ``.keras`` into ``.tflite`` outside training (never in the app)."""
+    from fer.convert import convert
 
-    settings = DetectorSettings(
-        scale_factor=args.scale_factor, min_neighbors=args.min_neighbors, min_size=args.min_size
-    )
-    results = []
-    for path in args.images:
-        entry: dict = {"path": str(path), "faces": []}
-        try:
-            image = decode_image(path.read_bytes(), path.name)
-            faces = analyze(image, classifier, settings, whole_face=args.whole_face, tta=args.tta)
-            entry["faces"] = [f.to_dict() for f in faces]
-        except (OSError, ImageDecodeError) as exc:
-            entry["error"] = str(exc)
-        results.append(entry)
+    done = convert(args.model)
     if args.json:
-        json.dump(results, sys.stdout, indent=2)
+        out = {"tflite": str(done.tflite_path), "bytes": done.size, "sha256": done.sha256}
+        json.dump({**out, "card_updated": done.card_updated}, sys.stdout, indent=2)
         print()
     else:
-        for entry in results:
+        print(f"wrote {done.tflite_path} ({done.size:,} bytes, sha256 {done.sha256[:16]}…)")
+        if done.card_updated:
+            print("note: the bytes differ from the card's .tflite (another TensorFlow?): the card now records them")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace, classifier: Classifier) -> int:
+    from fer.results import analyze_file
+
+    settings = detector_settings(args)
+    entries = [
+        analyze_file(
+            path, classifier, settings, whole_face=args.whole_face, tta=args.tta, fallback=args.fallback
+        ).to_dict()
+        for path in args.images
+    ]
+    if args.json:
+        json.dump(entries, sys.stdout, indent=2)
+        print()
+    else:
+        for entry in entries:
             if "error" in entry:
                 print(f"{entry['path']}: ERROR {entry['error']}")
                 continue
             print(f"{entry['path']}: {len(entry['faces'])} face(s)")
             for i, f in enumerate(entry["faces"], 1):
                 top = sorted(f["probs"].items(), key=lambda kv: -kv[1])[:3]
+                how = "" if f["source"] == "detector" else f"  [{f['source']}]"
                 print(
                     f"  #{i} box={f['box']} {f['label']} {f['confidence']:.1%}  ("
                     + ", ".join(f"{k} {v:.1%}" for k, v in top)
                     + ")"
+                    + how
                 )
-    return 1 if all("error" in e for e in results) else 0
+    return 1 if all("error" in e for e in entries) else 0
 
 
 def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     from tqdm.auto import tqdm
+
+    if args.photos is not None:
+        return cmd_evaluate_photos(args, classifier)
 
     from fer.evaluate import evaluate
 
@@ -103,19 +170,7 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
         ev = evaluate(classifier, data, tta, progress=lambda done, total: bar.update(done - bar.n))
     rep = ev.report
     if args.json:
-        out = {
-            "split": rep.split,
-            "n": rep.n,
-            "top1": rep.top1,
-            "top2": rep.top2,
-            "top3": rep.top3,
-            "per_class": rep.per_class,
-            "confusion": rep.confusion,
-            "ece": rep.ece,
-            "nll": rep.nll,
-            "tta": tta,
-            "model": classifier.name,
-        }
+        out = {**_report_json(rep), "tta": tta, "model": classifier.name}
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
@@ -132,6 +187,122 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     return 0
 
 
+def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("batch", help="every image under folders: one row per face to CSV/Parquet, plus a report")
+    p.add_argument("inputs", nargs="+", type=Path, help="folders (searched recursively) or files")
+    p.add_argument("--out", required=True, type=Path, help="results.csv or results.parquet (reruns resume it)")
+    p.add_argument("--report", type=Path, help="also write an HTML summary per folder and file")
+    p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU core)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray Data: a cluster ADDRESS, or a local Ray instance when none is given")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the counts and per-folder summary as JSON")
+    _add_model_args(p)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from fer.batch import BatchOptions, journal_path, main_progress, read_rows, run_batch
+    from fer.batch_report import summarise, write_html
+
+    Classifier.load(args.model)  # a missing or broken model is one clear error, not one per file
+    counts = run_batch(
+        args.inputs,
+        args.out,
+        BatchOptions(model=str(args.model), tta=args.tta),
+        workers=args.workers,
+        use_ray=args.ray is not None,
+        ray_address=args.ray or None,
+        progress=None if args.json else main_progress(),
+    )
+    rows = read_rows(journal_path(args.out))
+    if args.report:
+        write_html(rows, args.report)
+    if args.json:
+        json.dump({**counts, "out": str(args.out), "folders": summarise(rows, "folder")}, sys.stdout, indent=2)
+        print()
+    else:
+        print(
+            f"{counts['analysed']} files analysed ({counts['skipped_done']} already done), {counts['faces']} faces, "
+            f"{counts['errors']} unreadable -> {args.out}" + (f", report {args.report}" if args.report else "")
+        )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
+    """``evaluate --model A --model B``: both on the same split and TTA setting, and B's deltas over A."""
+    from fer.compare import Comparison
+    from fer.evaluate import evaluate
+
+    if args.data is None:
+        raise DatasetError("no FER2013 data: pass --data PATH or set FER2013_DIR")
+    data = load_split(args.data, args.split)
+    tta = {c.name: (c.default_tta if args.tta is None else args.tta) for c in (a, b)}
+    comp = Comparison(a.name, b.name, evaluate(a, data, tta[a.name]), evaluate(b, data, tta[b.name]))
+    if args.json:
+        models = [
+            {**_report_json(ev.report), "tta": tta[c.name], "model": c.name} for c, ev in ((a, comp.a), (b, comp.b))
+        ]
+        json.dump({"models": models, "comparison": comp.to_dict()}, sys.stdout, indent=2)
+        print()
+        return 0
+    ra, rb = comp.a.report, comp.b.report
+    print(f"{a.name} vs {b.name} on {ra.split} ({ra.n} faces; TTA {a.name} {tta[a.name]}, {b.name} {tta[b.name]})")
+    print(f"{'':<12}{a.name:>14}{b.name:>14}{'delta':>10}")
+    for label, va, vb in (("top-1", ra.top1, rb.top1), ("top-2", ra.top2, rb.top2), ("top-3", ra.top3, rb.top3),
+                          ("ECE", ra.ece, rb.ece)):  # fmt: skip
+        print(f"{label:<12}{va:>14.2%}{vb:>14.2%}{(vb - va) * 100:>+9.2f}pp")
+    print("per-class F1:")
+    for name in CLASS_NAMES:
+        fa, fb = ra.per_class[name]["f1"], rb.per_class[name]["f1"]
+        print(f"  {name:<10}{fa:>14.3f}{fb:>14.3f}{fb - fa:>+10.3f}")
+    d = comp.disagreement_counts()
+    print(
+        f"they disagree on {d['total']} faces: only {b.name} right {d['only_b_right']}, "
+        f"only {a.name} right {d['only_a_right']}, both wrong {d['both_wrong']}"
+    )
+    return 0
+
+
+def _report_json(rep) -> dict:  # noqa: ANN001 - fer.metrics.Report
+    """The stable JSON fields of ``evaluate --json``."""
+    return {
+        "split": rep.split,
+        "n": rep.n,
+        "top1": rep.top1,
+        "top2": rep.top2,
+        "top3": rep.top3,
+        "per_class": rep.per_class,
+        "confusion": rep.confusion,
+        "ece": rep.ece,
+        "nll": rep.nll,
+    }
+
+
+def cmd_evaluate_photos(args: argparse.Namespace, classifier: Classifier) -> int:
+    """``evaluate --photos DIR``: the full photo pipeline on the user's labelled photos."""
+    from tqdm.auto import tqdm
+
+    from fer.photo_eval import evaluate_photos, open_photo_set, print_report
+
+    photos = open_photo_set(args.photos)
+    tta = classifier.default_tta if args.tta is None else args.tta
+    with tqdm(total=len(photos), unit="photo", disable=args.json or not sys.stderr.isatty()) as bar:
+        ev = evaluate_photos(
+            photos,
+            classifier,
+            detector_settings(args),
+            tta=tta,
+            fallback=args.fallback,
+            progress=lambda done, total: bar.update(done - bar.n),
+        )
+    if args.json:
+        json.dump({**ev.report.to_dict(), "tta": tta, "model": classifier.name}, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"{classifier.name} on {args.photos} (TTA {'on' if tta else 'off'})")
+        print_report(ev.report)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -139,12 +310,21 @@ def main(argv: list[str] | None = None) -> int:
             from fer.bench import run_bench
 
             return run_bench(args)
+        if args.command == "batch":
+            return cmd_batch(args)
+        if args.command == "convert":
+            return cmd_convert(args)
         if args.command == "video":
             return run_video(args)
+        if args.command == "evaluate":
+            models = args.model or [str(MODELS_DIR / DEFAULT_MODEL)]
+            if len(models) > 2:
+                raise ValueError("evaluate compares at most two models: --model A --model B")
+            if len(models) == 2:
+                return cmd_compare(args, *(Classifier.load(m) for m in models))
+            return cmd_evaluate(args, Classifier.load(models[0]))
         classifier = Classifier.load(args.model)
-        if args.command == "predict":
-            return cmd_predict(args, classifier)
-        return cmd_evaluate(args, classifier)
-    except (ModelError, DatasetError, ValueError) as exc:
+        return cmd_predict(args, classifier)
+    except (ModelError, DatasetError, ValueError, BatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

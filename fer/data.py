@@ -207,6 +207,15 @@ def _write_cache(cache_file: Path, data: SplitData) -> None:
 
 
 # ----------------------------------------------------------------------------- CSV
+def read_csv_bytes(data: bytes, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:
+    """One split of an in-memory ``fer2013.csv`` file (an upload): decoded as UTF-8, with or without BOM."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{name}: not a text CSV file ({exc.reason}); expected FER2013's fer2013.csv") from None
+    return read_csv_text(text, split, skip_bad=skip_bad, name=name)
+
+
 def read_csv_text(text: str, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:
     """Decode one split from CSV text already in memory (e.g. an uploaded ``fer2013.csv``)."""
     split = canonical_split(split)
@@ -351,3 +360,20 @@ def _read_folder(root: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np
         list(pool.map(decode, range(len(files))))  # list() re-raises the first DatasetError
     labels = np.array([lab for _, lab in files], dtype=np.int64)
     return images[ok], labels[ok], problems
+
+
+def csv_row_problems(source: str | Path, *, text: str | None = None) -> dict[str, list[str]]:
+    """Every bad row of a FER2013 CSV, per split, whichever split is in use (each message names its line).
+
+    Loading one split only reads that split's rows, so a broken row elsewhere would surface only when
+    that split is picked; this checks them all up front. ``text``: the CSV already in memory (an
+    upload; ``source`` is then just its name), else ``source`` is the file's path.
+    """
+    problems: dict[str, list[str]] = {}
+    for split in SPLITS:
+        if text is not None:
+            _, _, found = _parse_csv(io.StringIO(text), split, True, str(source))
+        else:
+            _, _, found = _read_csv(Path(source), split, True)
+        problems[split] = found
+    return problems

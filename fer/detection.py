@@ -1,14 +1,22 @@
 """Face detection with OpenCV's Haar cascade, and cropping faces the way FER2013 was preprocessed.
 
-The cascade ships with OpenCV (``cv2.data.haarcascades``), so nothing is downloaded or copied. Boxes
-are squared and widened by a margin measured to reproduce FER2013's framing
-(``scripts/measure_margin.py``), because the classifier only knows faces framed like its training set.
+The cascade ships with OpenCV (``cv2.data.haarcascades``), so nothing is downloaded or copied.
+Detection scales with the photo: the cascade scans a working copy whose size follows the smallest
+face wanted (a fraction of the photo's short side, or the px setting) and is bounded, keeps only
+detections OpenCV scores as confident (``detectMultiScale3`` with ``outputRejectLevels``), and
+suppresses overlapping boxes. Boxes are squared and widened by a margin chosen by accuracy
+(``scripts/measure_margin.py``) and are always in the original photo's pixels.
+
+:func:`find_faces` adds the fallback for photos already cropped to the face, which the cascade
+misses because it needs context around a face: a second detection on a padded copy, then, for a
+face-like photo, the whole image. Every :class:`Detection` says how it was found.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -18,44 +26,77 @@ from fer.labels import FACE_SIZE
 
 #: (x, y, w, h) in pixels of the original image.
 Box = tuple[int, int, int, int]
+#: How a face was found: by the cascade, by the cascade on a padded copy, or the whole image taken as one.
+Source = Literal["detector", "padded", "whole-image"]
 
-CASCADE_FILE = "haarcascade_frontalface_default.xml"
+#: Chosen by measurement (scripts/measure_detection.py, PublicTest-derived photos): see DetectorSettings.
+CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
 #: The cascade's training window: it cannot see faces smaller than this in the image it scans.
 CASCADE_WINDOW = 24
 #: Detections overlapping more than this (intersection over union) are the same face.
 DUPLICATE_IOU = 0.5
+#: A box whose area lies this much inside a more confident box is a part of that face (or of its
+#: surroundings): suppressed too. Plain IoU misses such nested boxes.
+NESTED_OVERLAP = 0.6
+#: The padded retry adds this fraction of the photo's side on every side (replicated border).
+FALLBACK_PAD = 0.25
+#: A photo is taken as a face crop (whole-image fallback) when both sides are at most this ...
+FACE_CROP_MAX_SIDE = 128
+#: ... or when it is near-square (long/short at most this) and not larger than FACE_CROP_MAX_LONG.
+#: 1.25 keeps 4:3 and 3:2 photos (and scikit-image's coins, 1.27) from being read as one face.
+FACE_CROP_MAX_ASPECT = 1.25
+FACE_CROP_MAX_LONG = 1024
+#: A face crop has structure: a nearly uniform image (grey-level standard deviation below this) is not one.
+FACE_CROP_MIN_STD = 8.0
 
 _local = threading.local()
 
 
 @dataclass(frozen=True)
-class DetectorSettings:
-    """Haar cascade parameters; defaults measured by ``scripts/measure_margin.py`` (numbers below)."""
+class Detection:
+    """One face found in a photo: its framed square box (original pixels), confidence and origin.
 
-    #: Pyramid step between scales: 1.1 is OpenCV's default, finer steps cost time for little recall.
+    ``score`` is the cascade's confidence (the last stage's sum, ``levelWeights``), None for a
+    whole-image face. A padded detection's box may reach past the photo's edges; crops fill those
+    parts by repeating the edge pixels, exactly as the padded copy the face was found in.
+    """
+
+    box: Box
+    score: float | None = None
+    source: Source = "detector"
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README)."""
+
+    #: Pyramid step between scales: OpenCV's default. Measured: 1.15 is ~1.4x faster but finds 7 points
+    #: fewer faces in PublicTest-derived scenes (63.0 % vs 70.3 %) and misses 5 of the 6x5 tiling's 30.
     scale_factor: float = 1.1
-    #: Overlapping raw hits needed to accept a face. Measured (scripts/measure_margin.py, default
-    #: settings otherwise): only 5 and 6 give exactly the expected faces on the astronaut (1), its
-    #: mirror (1), its 2x2 tiling (4) and a 1280x960 upscale (1); 3 adds a false box on the portrait,
-    #: 4 on the tiling and the upscale. On 300 upscaled FER2013 PublicTest faces the detection rate
-    #: was 3: 76.7 %, 4: 74.3 %, 5: 73.0 %, 6: 69.7 %, so 5 keeps the most faces with no false boxes.
-    min_neighbors: int = 5
-    #: Smallest face reported, in pixels of the ORIGINAL image (detection downscales to honour it).
-    min_size: int = 40
-    #: Longer side of the copy the cascade scans; larger frames are downscaled first (640x480: ~47 ms
-    #: full size vs ~21 ms at half size), but never so far that a ``min_size`` face shrinks below the
-    #: cascade's 24 px window: with min_size 40 a 640x480 frame is scanned at 0.6x (384x288); pass
-    #: min_size=48 to get the half-size scan.
-    max_side: int = 320
-    #: Fraction of the face side added on every side of the square Haar box so crops match FER2013's
-    #: framing. Measured on the 219 of 300 upscaled PublicTest faces the cascade found: the 48x48 crop
-    #: vs the original face had MAE 38.2 / corr 0.695 at 0, 36.9 / 0.712 at 0.025 (best), 38.1 / 0.701
-    #: at 0.05, 44.9 / 0.633 at 0.10 and 51.6 / 0.561 at 0.15; the median geometric optimum was 0.033.
-    #: So the Haar box already frames faces almost exactly as FER2013 does.
-    margin: float = 0.025
-    #: Histogram equalisation before detection. Measured: it adds a false box on the astronaut at every
-    #: min_neighbors in 3..6 and finds no more FER faces (72.3 % vs 73.0 % at 5), so it is off.
+    #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this).
+    min_neighbors: int = 4
+    #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
+    #: 56 px (was 40) is what makes a 640x480 photo's full detection ~2x cheaper: the scan is sized so
+    #: this face meets the 24 px window, and cost grows with (24 / min face)^2.
+    min_size: int = 56
+    #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
+    #: minimum grows with big photos, where small false boxes on texture were deciding the mood.
+    min_face_fraction: float = 0.03
+    #: Longer side bound of the working copy the cascade scans. Within it, the copy is as small as
+    #: the minimum face allows (that face maps to the cascade's 24 px window), so cost follows the
+    #: smallest face wanted, not the photo's size.
+    max_side: int = 1024
+    #: Detections the cascade scores below this are dropped (``levelWeights`` of the last stage; alt2's
+    #: scores lie in ~54..58). Measured: 54.8 drops a fifth of the false boxes for 1 point of faces found.
+    min_score: float = 54.8
+    #: Fraction of the face side added on every side of the square Haar box before cropping.
+    #: Chosen by accuracy of the classifier on PublicTest-derived photos within 0.10..0.20
+    #: (``scripts/measure_margin.py``), not by pixel similarity to FER2013's crops.
+    margin: float = 0.10
+    #: Histogram equalisation before detection. Measured: it adds false boxes and finds no more faces.
     equalize: bool = False
+    #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
+    cascade_file: str = CASCADE_FILE
 
     def __post_init__(self) -> None:
         """Reject values the cascade would misbehave with, at construction rather than per frame."""
@@ -65,34 +106,105 @@ class DetectorSettings:
             raise ValueError(f"min_neighbors must be >= 0, got {self.min_neighbors}")
         if self.min_size < 1 or self.max_side < CASCADE_WINDOW:
             raise ValueError(f"min_size must be >= 1 and max_side >= {CASCADE_WINDOW}")
+        if not 0.0 <= self.min_face_fraction < 1.0:
+            raise ValueError(f"min_face_fraction must be in [0, 1), got {self.min_face_fraction}")
         if not -0.5 < self.margin <= 2.0:
             raise ValueError(f"margin must be in (-0.5, 2], got {self.margin}")
 
+    def min_face(self, width: int, height: int) -> int:
+        """Smallest face reported in a ``width`` x ``height`` photo, in its pixels."""
+        return max(self.min_size, int(round(self.min_face_fraction * min(width, height))))
+
+
+def detect(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Detection]:
+    """Faces the cascade finds: confident, non-overlapping, margin-framed squares, largest first."""
+    gray = to_gray_uint8(image)
+    boxes, scores = _scan(gray, settings)
+    kept = suppress_overlaps(boxes, scores)
+    found = [Detection(frame_box(boxes[i], gray.shape, settings.margin), scores[i]) for i in kept]
+    return sorted(found, key=lambda d: (-d.box[2] * d.box[3], d.box[1], d.box[0]))
+
 
 def detect_faces(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
-    """Find frontal faces; returns square, margin-framed boxes inside the image, largest first."""
-    gray = to_gray_uint8(image)
-    raw = detect_raw(gray, settings)
-    return order_boxes([frame_box(box, gray.shape, settings.margin) for box in raw])
+    """The boxes of :func:`detect`: square, margin-framed, inside the image, largest first."""
+    return [d.box for d in detect(image, settings)]
 
 
 def detect_raw(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
-    """Unframed, unsorted cascade boxes in original-image pixels (for measurement and windowed re-detection)."""
+    """Unframed, unsorted confident cascade boxes in original-image pixels (for measurement and following)."""
+    return _scan(to_gray_uint8(image), settings)[0]
+
+
+def find_faces(
+    image: np.ndarray, settings: DetectorSettings = DetectorSettings(), *, fallback: bool = True
+) -> list[Detection]:
+    """:func:`detect`, then for tight crops the padded retry and the whole-image fallback.
+
+    Measured on real photos (issue 12): a quarter are already cropped to the face, where the cascade,
+    which needs context, finds ~9 %. Padding by 25 % (replicated border) finds most of them; a photo
+    still without a face that looks like a face crop (:func:`looks_like_face_crop`, and not uniform) is
+    classified whole.
+    """
+    gray = to_gray_uint8(image)
+    found = detect(gray, settings)
+    if found or not fallback:
+        return found
+    found = detect_padded(gray, settings)
+    if found:
+        return found
+    if looks_like_face_crop(gray.shape) and float(gray.std()) >= FACE_CROP_MIN_STD:
+        return [Detection(whole_image_box(gray.shape), None, "whole-image")]
+    return []
+
+
+def detect_padded(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Detection]:
+    """Detection on a copy padded by ``FALLBACK_PAD`` per side (edge pixels repeated), boxes mapped back.
+
+    The minimum face follows the ORIGINAL photo, so padding never admits smaller faces.
+    """
     gray = to_gray_uint8(image)
     height, width = gray.shape[:2]
-    if min(height, width) < min(settings.min_size, CASCADE_WINDOW):
-        return []
-    scale = _detection_scale(width, height, settings)
-    small = gray if scale == 1.0 else _resize(gray, scale)
-    if settings.equalize:
-        small = cv2.equalizeHist(small)
-    min_side = max(CASCADE_WINDOW, round(settings.min_size * scale))
-    if min(small.shape[:2]) < min_side:
-        return []
-    found = _cascade().detectMultiScale(
-        small, scaleFactor=settings.scale_factor, minNeighbors=settings.min_neighbors, minSize=(min_side, min_side)
-    )
-    return [_unscale(tuple(int(v) for v in box), scale) for box in found]
+    pad = max(1, int(round(FALLBACK_PAD * max(height, width))))
+    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    scaled = _with_min_face(settings, settings.min_face(width, height))
+    found = []
+    for d in detect(padded, scaled):
+        x, y, w, h = d.box
+        box = (x - pad, y - pad, w, h)
+        if _overlaps_image(box, width, height):
+            found.append(Detection(box, d.score, "padded"))
+    return found
+
+
+def looks_like_face_crop(shape: tuple[int, ...]) -> bool:
+    """True for photos that are most likely one face already cropped: small, or near-square and modest."""
+    height, width = shape[:2]
+    if height <= 0 or width <= 0:
+        return False
+    if max(height, width) <= FACE_CROP_MAX_SIDE:
+        return True
+    return max(height, width) <= FACE_CROP_MAX_LONG and max(height, width) / min(height, width) <= FACE_CROP_MAX_ASPECT
+
+
+def whole_image_box(shape: tuple[int, ...]) -> Box:
+    """The largest centred square: the face box for a pre-cropped face (e.g. a 48x48 FER2013 image)."""
+    h, w = shape[:2]
+    side = min(h, w)
+    return ((w - side) // 2, (h - side) // 2, side, side)
+
+
+def suppress_overlaps(boxes: list[Box], scores: list[float]) -> list[int]:
+    """Indices of the boxes kept, most confident first: a box is dropped when it overlaps a kept one
+    by more than ``DUPLICATE_IOU`` (IoU) or lies inside it by more than ``NESTED_OVERLAP`` of its area.
+
+    Hand-written because OpenCV's ``cv2.dnn.NMSBoxes`` only knows IoU, and a small false box inside a
+    face (or a face inside a large false box) has a low IoU.
+    """
+    kept: list[int] = []
+    for i in sorted(range(len(boxes)), key=lambda k: (-scores[k], -boxes[k][2] * boxes[k][3])):
+        if all(not _same_face(boxes[i], boxes[j]) for j in kept):
+            kept.append(i)
+    return kept
 
 
 def frame_box(raw_box: Box, image_shape: tuple[int, ...], margin: float) -> Box:
@@ -143,24 +255,62 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(to_rgb_uint8(arr), cv2.COLOR_RGB2GRAY)
 
 
+def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
+    """Confident cascade boxes (original pixels, unframed) and their scores, from one working-copy scan."""
+    height, width = gray.shape[:2]
+    min_face = settings.min_face(width, height)
+    if min(height, width) < min(min_face, CASCADE_WINDOW):
+        return [], []
+    scale = working_scale(width, height, settings)
+    small = gray if scale == 1.0 else _resize(gray, scale)
+    if settings.equalize:
+        small = cv2.equalizeHist(small)
+    min_side = max(CASCADE_WINDOW, int(round(min_face * scale)))
+    if min(small.shape[:2]) < min_side:
+        return [], []
+    found, _, weights = cascade(settings.cascade_file).detectMultiScale3(
+        small,
+        scaleFactor=settings.scale_factor,
+        minNeighbors=settings.min_neighbors,
+        minSize=(min_side, min_side),
+        outputRejectLevels=True,
+    )
+    boxes, scores = [], []
+    for box, weight in zip(found, np.asarray(weights, np.float64).ravel()):
+        if weight >= settings.min_score:
+            boxes.append(_unscale(tuple(int(v) for v in box), scale))
+            scores.append(float(weight))
+    return boxes, scores
+
+
+def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
+    """Downscale factor of the scanned copy: the minimum face maps to the 24 px window, within max_side."""
+    return min(1.0, settings.max_side / max(width, height), CASCADE_WINDOW / settings.min_face(width, height))
+
+
+def _with_min_face(settings: DetectorSettings, min_face: int) -> DetectorSettings:
+    """The same settings with an absolute minimum face (no fraction): for scans of padded copies."""
+    return replace(settings, min_size=max(1, min_face), min_face_fraction=0.0)
+
+
 def _cascade() -> cv2.CascadeClassifier:
     """One classifier per thread: detectMultiScale is not documented as thread-safe."""
-    cascade = getattr(_local, "cascade", None)
-    if cascade is None:
-        path = cv2.data.haarcascades + CASCADE_FILE
-        cascade = cv2.CascadeClassifier(path)
-        if cascade.empty():
+    return cascade(CASCADE_FILE)
+
+
+def cascade(name: str) -> cv2.CascadeClassifier:
+    """This thread's instance of one of OpenCV's bundled cascades (loaded once per thread)."""
+    cascades = getattr(_local, "cascades", None)
+    if cascades is None:
+        cascades = _local.cascades = {}
+    found = cascades.get(name)
+    if found is None:
+        path = cv2.data.haarcascades + name
+        found = cv2.CascadeClassifier(path)
+        if found.empty():
             raise RuntimeError(f"OpenCV could not load its Haar cascade {path}; reinstall opencv-python-headless.")
-        _local.cascade = cascade
-    return cascade
-
-
-def _detection_scale(width: int, height: int, settings: DetectorSettings) -> float:
-    """Downscale factor for the scanned copy: reach max_side, but keep min_size faces >= 24 px."""
-    longer = max(width, height)
-    if longer <= settings.max_side:
-        return 1.0
-    return min(1.0, max(settings.max_side / longer, CASCADE_WINDOW / settings.min_size))
+        cascades[name] = found
+    return found
 
 
 def _resize(gray: np.ndarray, scale: float) -> np.ndarray:
@@ -198,3 +348,24 @@ def _padded_patch(gray: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarra
     if any(pads):
         patch = cv2.copyMakeBorder(patch, *pads, borderType=cv2.BORDER_REPLICATE)
     return patch
+
+
+def _same_face(a: Box, b: Box) -> bool:
+    """Two boxes on one face: overlapping (IoU) or one mostly inside the other."""
+    return iou(a, b) > DUPLICATE_IOU or _nested(a, b) > NESTED_OVERLAP
+
+
+def _nested(a: Box, b: Box) -> float:
+    """Fraction of the smaller box's area that lies inside the other box."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def _overlaps_image(box: Box, width: int, height: int) -> bool:
+    """True when at least half of the box lies inside the image (a face found on the padding is not)."""
+    x, y, w, h = box
+    ix = max(0, min(x + w, width) - max(x, 0))
+    iy = max(0, min(y + h, height) - max(y, 0))
+    return w > 0 and h > 0 and ix * iy >= 0.5 * w * h

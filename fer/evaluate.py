@@ -6,7 +6,9 @@ data fingerprint, the split and the options; the report is recomputed from them 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import os
 import threading
 from collections import OrderedDict
@@ -40,10 +42,46 @@ class Evaluation:
     def predicted(self) -> np.ndarray:
         return self.probs.argmax(axis=1)
 
+    @property
+    def confidence(self) -> np.ndarray:
+        """The top probability of each face: how sure the model was of its answer."""
+        return self.probs.max(axis=1)
+
+    def most_confused(self) -> tuple[int, int]:
+        """(true, predicted) of the off-diagonal confusion cell with the most faces: the telling default."""
+        m = np.array(self.report.confusion, dtype=np.int64)
+        np.fill_diagonal(m, -1)
+        t, p = np.unravel_index(int(np.argmax(m)), m.shape)
+        return int(t), int(p)
+
+    def cell(self, true: int, predicted: int) -> np.ndarray:
+        """Indices of the faces of one confusion cell, most confident first."""
+        idx = np.flatnonzero((self.data.labels == true) & (self.predicted == predicted))
+        return idx[np.argsort(-self.confidence[idx], kind="stable")]
+
+    def confident_mistakes(self) -> np.ndarray:
+        """Indices of the wrongly predicted faces, most confident first."""
+        idx = np.flatnonzero(self.predicted != self.data.labels)
+        return idx[np.argsort(-self.confidence[idx], kind="stable")]
+
+
+@functools.cache
+def runtime_versions() -> str:
+    """Versions of everything that turns weights into numbers: a LiteRT/XNNPack or NumPy upgrade that
+    moves predictions must never be answered from a cache filled by the old runtime."""
+    parts = [f"numpy={np.__version__}"]
+    for dist in ("ai-edge-litert", "tensorflow"):
+        try:
+            parts.append(f"{dist}={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{dist}=none")
+    return ",".join(parts)
+
 
 def cache_key(classifier: Classifier, data: SplitData, tta: bool) -> str:
+    """The model's bytes and both temperatures, the data, the split, the options and the runtime."""
     model = f"{classifier.sha256}|{classifier.temperature}|{classifier.temperature_tta}"
-    raw = f"{model}|{data.fingerprint}|{data.split}|{tta}"
+    raw = f"{model}|{data.fingerprint}|{data.split}|{tta}|{runtime_versions()}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

@@ -18,9 +18,22 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-#: Hard cap on the pixel count announced in the header; above it the image is refused before decoding
-#: (50 MP is a 8660x5773 photo: larger than any phone camera, far below what a bomb claims).
-MAX_PIXELS = 50_000_000
+#: Hard cap on the pixel count announced in the header; above it the image is refused before decoding.
+#: Phone cameras make 108-200 MP photos (200 MP: 16320x12240); bombs claim gigapixels.
+MAX_PIXELS = 250_000_000
+
+#: Most pixels ever decoded into memory at once (50 MP: 150 MB as RGB). JPEGs above it are decoded
+#: at 1/2, 1/4 or 1/8 scale by libjpeg (draft mode), so a 200 MP photo costs what a 50 MP one does;
+#: formats that cannot be reduced while decoding (PNG, WebP, GIF, BMP, TIFF) are refused above it.
+DECODE_BUDGET = 50_000_000
+
+#: An image above DECODE_BUDGET whose header claims more pixels per byte of file than this is a
+#: decompression bomb, not a photo: real photos are 10-40 px/byte, a flat grey baseline JPEG ~64, and
+#: a Huffman-coded JPEG cannot go beyond ~512 (one bit per 8x8 block); only crafted files reach 1000.
+MAX_PIXELS_PER_BYTE = 1000
+
+#: Formats libjpeg decodes at reduced size (draft mode); MPO is the multi-picture JPEG of phones.
+DRAFT_FORMATS = ("JPEG", "MPO")
 
 #: Longer side of the image handed to analysis; larger images are downscaled (faces stay far above
 #: the 48 px the model sees, and detection cost stays bounded).
@@ -29,6 +42,10 @@ MAX_SIDE = 4096
 #: Formats we let Pillow try. Restricting them keeps exotic plugins (EPS runs Ghostscript and writes
 #: temporary files) away from untrusted bytes. (Multi-picture phone JPEGs come through "JPEG" as MPO.)
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
+# Pillow's own bomb guard (a warning above MAX_IMAGE_PIXELS, an error above twice that) would refuse a
+# 200 MP phone photo; _check_size applies this module's stricter, size-aware rules before any decode.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 # Pillow's own transposition for each EXIF orientation value, as used by ImageOps.exif_transpose.
 _ORIENTATION_TAG = 0x0112
@@ -111,7 +128,7 @@ def to_rgb_uint8(array: np.ndarray) -> np.ndarray:
 def _decode(data: bytes, label: str) -> np.ndarray:
     """Header checks, bounded decode, mode normalisation, downscale, then orientation."""
     im = _open(data, label)
-    _check_size(im.size, label)
+    _check_size(im.size, len(data), im.format, label)
     orientation = _orientation(im)
     _draft(im)
     _load(im, label)
@@ -158,15 +175,31 @@ def _sniff(data: bytes) -> str:
     return "unrecognised or unsupported format"
 
 
-def _check_size(size: tuple[int, int], label: str) -> None:
-    """Refuse empty and oversized images from header dimensions alone, before any pixel is decoded."""
+def _check_size(size: tuple[int, int], nbytes: int, fmt: str | None, label: str) -> None:
+    """Refuse empty images, bombs and images too big to decode, from header dimensions alone.
+
+    Up to DECODE_BUDGET everything is decoded. Above it, JPEGs (decoded at reduced size, see
+    :func:`_draft`) are accepted up to MAX_PIXELS unless the file is absurdly small for its size;
+    other formats would be decoded whole, so they are refused with a way out.
+    """
     width, height = size
     if width <= 0 or height <= 0:
         raise ImageDecodeError(f"{label} declares an empty size ({width}x{height}); the file is corrupt.")
-    if width * height > MAX_PIXELS:
+    pixels = width * height
+    if pixels <= DECODE_BUDGET:
+        return
+    what = f"{label} is {width}x{height} pixels ({pixels / 1e6:.0f} megapixels)"
+    if pixels > MAX_PIXELS or pixels > nbytes * MAX_PIXELS_PER_BYTE:
         raise ImageDecodeError(
-            f"{label} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), above the "
-            f"{MAX_PIXELS / 1e6:.0f} MP limit. Downscale it (e.g. to {MAX_SIDE} px on the longer side) and try again."
+            f"{what} in a {nbytes / 1e6:.2f} MB file: refused as a decompression bomb (above the "
+            f"{MAX_PIXELS / 1e6:.0f} MP limit, or far too many pixels for the file size). Downscale it (e.g. to "
+            f"{MAX_SIDE} px on the longer side) and try again if it is a real photo."
+        )
+    if fmt not in DRAFT_FORMATS:
+        raise ImageDecodeError(
+            f"{what}: a {fmt or 'non-JPEG'} image above {DECODE_BUDGET / 1e6:.0f} MP has to be decoded at full "
+            f"size, which needs too much memory above that limit. Save it as JPEG (decoded at reduced size), or "
+            f"Downscale it (e.g. to {MAX_SIDE} px on the longer side), and try again."
         )
 
 
@@ -180,15 +213,23 @@ def _orientation(im: Image.Image) -> int:
 
 
 def _draft(im: Image.Image) -> None:
-    """Let libjpeg decode huge JPEGs at 1/2, 1/4 or 1/8 scale, so memory follows the output size.
+    """Let libjpeg decode big JPEGs at 1/2, 1/4 or 1/8 scale, so memory follows the output size.
 
-    libjpeg only reduces by powers of two and never below the requested size, so this applies from
-    2 * MAX_SIDE on (e.g. panoramas); smaller JPEGs are decoded whole and shrunk by :func:`_shrink`.
+    The reduction is the largest that keeps the longer side at least MAX_SIDE (what analysis keeps
+    anyway), or more when needed to stay within DECODE_BUDGET pixels (photos above 50 MP). Pillow
+    picks the factor from ``original // requested`` (integer division), so the request is the reduced
+    size rounded down. Smaller JPEGs are decoded whole and shrunk by :func:`_shrink`.
     """
-    if im.format not in ("JPEG", "MPO") or max(im.size) <= MAX_SIDE:
+    if im.format not in DRAFT_FORMATS:
         return
-    scale = MAX_SIDE / max(im.size)
-    im.draft(None, (max(1, math.ceil(im.size[0] * scale)), max(1, math.ceil(im.size[1] * scale))))
+    width, height = im.size
+    factor = 1
+    while factor < 8 and max(width, height) / (2 * factor) >= MAX_SIDE:
+        factor *= 2
+    while factor < 8 and math.ceil(width / factor) * math.ceil(height / factor) > DECODE_BUDGET:
+        factor *= 2
+    if factor > 1:
+        im.draft(None, (max(1, width // factor), max(1, height // factor)))
 
 
 def _load(im: Image.Image, label: str) -> None:

@@ -46,6 +46,7 @@ class LiveStats:
     frames: int = 0  # frames processed so far by this processor
     boxes: tuple[Box, ...] = ()  # every face's box in the shown (mirrored if mirroring) frame, largest first
     size: tuple[int, int] = (0, 0)  # (width, height) of the frame, as the browser sent it
+    face_probs: tuple[np.ndarray, ...] = ()  # every face's smoothed probabilities, in the order of boxes
 
 
 class LiveProcessor:
@@ -180,6 +181,7 @@ class LiveProcessor:
             frames=self._frames,
             boxes=tuple(f.box for f in faces),
             size=size,
+            face_probs=tuple(f.probs.copy() for f in faces),
         )
         if largest is not None:
             self._timeline.offer(t, largest.probs, largest.label)

@@ -10,14 +10,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support, top_k_accuracy_score
 
 from fer.labels import CLASS_NAMES, NUM_CLASSES
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Numerically stable softmax of ``logits / temperature`` along the last axis."""
-    z = np.asarray(logits, dtype=np.float64) / float(temperature)
-    z -= z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+from fer.probabilities import softmax
 
 
 def confusion(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:

@@ -77,9 +77,13 @@ def random_erasing(images: tf.Tensor, prob: float = 0.5) -> tf.Tensor:
     return tf.where(mask[..., None], noise, images)
 
 
-def augment_v1(images: tf.Tensor, seed: int) -> tf.Tensor:
-    """The v1 recipe: flip, then ±10° rotation, ±10 % shift and ±10 % zoom, each its own bilinear resample."""
-    augment = keras.Sequential(
+def augment_v1(seed: int) -> keras.Sequential:
+    """The v1 recipe: flip, then ±10° rotation, ±10 % shift and ±10 % zoom, each its own bilinear resample.
+
+    Built once, outside the tf.data map: Keras layers own seed-generator variables, which cannot be
+    created inside the traced map function.
+    """
+    return keras.Sequential(
         [
             keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32"),
             keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed + 1, dtype="float32"),
@@ -88,7 +92,6 @@ def augment_v1(images: tf.Tensor, seed: int) -> tf.Tensor:
         ],
         name="augment",
     )
-    return augment(images, training=True)
 
 
 def augment_v2(images: tf.Tensor, recipe: Recipe, max_degrees: float = 10.0) -> tf.Tensor:
@@ -114,7 +117,8 @@ def augment_v2(images: tf.Tensor, recipe: Recipe, max_degrees: float = 10.0) -> 
     ty = tf.where(geo, tf.random.uniform([n], -shift, shift), tf.round(tf.random.uniform([n], -int_shift, int_shift)))
     fx = tf.where(tf.random.uniform([n]) < 0.5, -1.0, 1.0)
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    # Output pixel (x, y) samples input (u, v): u = c + fx*(cos*(x-c) - sin*(y-c)) + tx, v = c + sin*(x-c) + cos*(y-c) + ty.
+    # Output pixel (x, y) samples input (u, v):
+    #   u = c + fx*(cos*(x-c) - sin*(y-c)) + tx,  v = c + sin*(x-c) + cos*(y-c) + ty.
     zeros = tf.zeros([n])
     transforms = tf.stack(
         [
@@ -151,16 +155,22 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, s
     """Shuffled, augmented batches (``recipe.augment``), with per-face loss weights when the recipe asks."""
     x = images[..., None].astype(np.float32)
     y = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
-    tensors = (x, y) if recipe.class_weight_power <= 0 else (x, y, class_weights(labels, recipe.class_weight_power)[labels])
+    tensors: tuple[np.ndarray, ...] = (x, y)
+    if recipe.class_weight_power > 0:
+        tensors = (x, y, class_weights(labels, recipe.class_weight_power)[labels])
     tf.random.set_seed(seed)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(recipe.batch_size, drop_remainder=True)
     if recipe.augment == "v2":
+
         def warp(a: tf.Tensor) -> tf.Tensor:
             return random_erasing(augment_v2(a, recipe))
     else:
+        augment = augment_v1(seed)
+
         def warp(a: tf.Tensor) -> tf.Tensor:
-            return random_erasing(augment_v1(a, seed))
+            return random_erasing(augment(a, training=True))
+
     ds = ds.map(lambda a, *rest: (warp(a), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 

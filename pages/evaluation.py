@@ -14,12 +14,25 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer.classifier import Classifier
-from fer.data import DatasetError, SplitData, default_data_dir, load_split, read_csv_text, source_fingerprint
+from fer.compare import Comparison
+from fer.data import (
+    DatasetError,
+    SplitData,
+    csv_row_problems,
+    default_data_dir,
+    load_split,
+    read_csv_bytes,
+    source_fingerprint,
+)
 from fer.evaluate import Evaluation, evaluate
 from fer.labels import CLASS_NAMES, SPLITS
+from fer.registry import list_models
+from fer.results import digest
 from ui.charts import confusion_figure, reliability_figure, topk_figure
-from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
-from ui.results import digest, enlarge, pct, stored_evaluation
+from ui.common import current_settings, ensure_app_navigation, kept, load_classifier, model_card
+from ui.compare_view import show_comparison
+from ui.photo_eval import show_photo_evaluation
+from ui.results import enlarge, pct, stored_evaluation
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
@@ -55,11 +68,7 @@ def _fingerprint(path: str) -> str:
 @st.cache_resource(max_entries=2, show_spinner="Reading the uploaded CSV…")
 def _load_csv(content_hash: str, split: str, name: str, _data: bytes) -> SplitData:
     """One split of an uploaded CSV, parsed in memory and cached per file content."""
-    try:
-        text = _data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{name}: not a text CSV file ({exc.reason}); expected FER2013's fer2013.csv") from None
-    return read_csv_text(text, split, name=name)
+    return read_csv_bytes(_data, split, name=name)
 
 
 def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitData | None:
@@ -96,12 +105,49 @@ def run_evaluation(classifier: Classifier, data: SplitData, tta: bool, persist: 
     return ev
 
 
+@st.cache_data(max_entries=4, show_spinner="Checking every row of the CSV…")
+def _csv_problems(content_key: str, name: str, _text: str | None) -> dict[str, list[str]]:
+    """Bad rows per split of an uploaded CSV (``_text``) or a CSV file (``name`` is its path), cached per version."""
+    return csv_row_problems(name, text=_text)
+
+
+def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -> None:
+    """Bad rows in the splits not shown now, as a warning with their line numbers (this split loaded fine)."""
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            problems = _csv_problems(digest(data), upload.name, data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            return  # already reported by the load
+    else:
+        path = Path(path_text.strip()).expanduser()
+        if not (path.is_file() and path.suffix.lower() == ".csv"):
+            return  # image folders: each file is checked as its split is loaded
+        problems = _csv_problems(_fingerprint(str(path)), str(path), None)
+    others = [msg for other, found in problems.items() if other != split for msg in found]
+    if others:
+        shown = "\n".join(f"- {msg}" for msg in others[:10])
+        more = f"\n- … and {len(others) - 10} more" if len(others) > 10 else ""
+        st.warning(
+            f"**{len(others)} bad row(s) in other splits** of this CSV (not used for {split}; picking their split "
+            f"will fail until they are fixed):\n{shown}{more}",
+            icon="⚠️",
+        )
+
+
 # ----------------------------------------------------------------------------- report
-def _delta(value: float, reference: dict | None, field: str, same_faces: bool) -> str | None:
-    """Difference to the model card's figure in percentage points, only when both used the same faces."""
+def _delta(value: float, reference: dict | None, field: str, same_faces: bool, lower_is_better: bool = False) -> dict:
+    """``st.metric`` delta arguments: the difference to the model card's figure in percentage points.
+
+    Only when both used the same faces. A difference that rounds to 0.00 pp is grey without an arrow
+    (a "+0.00" would get a coloured up-arrow); for figures where lower is better (ECE) the colours invert.
+    """
     if reference is None or not same_faces or field not in reference:
-        return None
-    return f"{(value - reference[field]) * 100:+.2f} pp vs card"
+        return {}
+    pp = round((value - reference[field]) * 100, 2)
+    if pp == 0:
+        return {"delta": "0.00 pp vs card", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{pp:+.2f} pp vs card", "delta_color": "inverse" if lower_is_better else "normal"}
 
 
 def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = False) -> None:
@@ -110,12 +156,11 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
     cols = st.columns(5)
     for col, k in zip(cols, (1, 2, 3)):
         field = f"top{k}"
-        col.metric(f"Top-{k} accuracy", pct(rep[field]), _delta(rep[field], reference, field, same), border=True)
+        col.metric(f"Top-{k} accuracy", pct(rep[field]), **_delta(rep[field], reference, field, same), border=True)
     cols[3].metric(
         "ECE",
         pct(rep["ece"]),
-        _delta(rep["ece"], reference, "ece", same),
-        delta_color="inverse",
+        **_delta(rep["ece"], reference, "ece", same, lower_is_better=True),
         border=True,
         help="Expected calibration error: mean gap between confidence and accuracy (lower is better).",
     )
@@ -138,7 +183,7 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Confusion matrix** (rows: true emotion, columns: predicted)")
-        normalise = st.toggle("Row-normalised (recall per class)", key=f"{key}_norm")
+        normalise = st.toggle("Row-normalised (recall per class)", key=kept(f"{key}_norm", False))
         if selectable:
             cell = (st.session_state["cell_true"], st.session_state["cell_pred"])
             st.plotly_chart(
@@ -173,42 +218,39 @@ def _on_cell_selected() -> None:
         st.session_state["cell_pred"] = points[0]["x"]
 
 
-def _most_confused(confusion: list[list[int]]) -> tuple[str, str]:
-    """The off-diagonal cell with the most faces: the most telling default for the gallery."""
-    m = np.array(confusion, dtype=np.int64)
-    np.fill_diagonal(m, -1)
-    t, p = np.unravel_index(int(np.argmax(m)), m.shape)
-    return CLASS_NAMES[t], CLASS_NAMES[p]
-
-
 def _gallery(ev: Evaluation, indices: np.ndarray, captions: list[str]) -> None:
     st.image([enlarge(ev.data.images[i], GALLERY_PX) for i in indices], caption=captions, width=GALLERY_PX)
 
 
 def show_galleries(ev: Evaluation) -> None:
     """Faces of the selected confusion cell, and the most confident mistakes over the whole split."""
-    labels, predicted, confidence = ev.data.labels, ev.predicted, ev.probs.max(axis=1)
+    labels, predicted, confidence = ev.data.labels, ev.predicted, ev.confidence
     st.subheader("Faces behind a cell", anchor=False)
     left, right, _ = st.columns([1, 1, 2])
     true_name = left.selectbox("True emotion", CLASS_NAMES, key="cell_true")
     pred_name = right.selectbox("Predicted as", CLASS_NAMES, key="cell_pred")
     t, p = CLASS_NAMES.index(true_name), CLASS_NAMES.index(pred_name)
-    cell = np.flatnonzero((labels == t) & (predicted == p))
-    cell = cell[np.argsort(-confidence[cell], kind="stable")][:CELL_GALLERY_LIMIT]
-    total = int(((labels == t) & (predicted == p)).sum())
+    whole_cell = ev.cell(t, p)
+    cell, total = whole_cell[:CELL_GALLERY_LIMIT], len(whole_cell)
     if total == 0:
         st.info(f"No {true_name} face was predicted as {pred_name}.")
     else:
-        st.caption(f"{total:,} faces; showing the {len(cell)} most confident.")
-        _gallery(ev, cell, [f"{confidence[i]:.0%}" for i in cell])
+        said = "its (correct) answer" if t == p else f"the wrong label *{pred_name}*"
+        st.caption(
+            f"{total:,} faces; showing the {len(cell)} most confident. Under each face: how sure the model was "
+            f"of {said} (its top probability)."
+        )
+        _gallery(ev, cell, [f"{pred_name}: {confidence[i]:.0%} sure" for i in cell])
 
     st.subheader("Most confident mistakes", anchor=False)
-    wrong = np.flatnonzero(predicted != labels)
-    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_LIMIT]
+    wrong = ev.confident_mistakes()[:MISTAKES_LIMIT]
     if len(wrong) == 0:
         st.success("No mistakes on this split.")
         return
-    _gallery(ev, wrong, [f"{CLASS_NAMES[labels[i]]} → {CLASS_NAMES[predicted[i]]} {confidence[i]:.0%}" for i in wrong])
+    st.caption("Under each face: the true emotion → the model's wrong answer, and how sure it was of that answer.")
+    _gallery(
+        ev, wrong, [f"{CLASS_NAMES[labels[i]]} → {CLASS_NAMES[predicted[i]]}, {confidence[i]:.0%} sure" for i in wrong]
+    )
 
 
 def show_stored(card: dict | None, split: str, tta: bool) -> None:
@@ -238,16 +280,24 @@ if classifier is None:  # load_classifier has said why; the card's own figures a
     show_stored(card, "PrivateTest", tta)
     st.stop()
 
+# ----------------------------------------------------------------------------- source: your labelled photos
+PHOTOS_SOURCE = "Your labelled photos"
+eval_source = st.radio(
+    "Evaluate on", ["FER2013", PHOTOS_SOURCE], horizontal=True, key="eval_source", label_visibility="collapsed"
+)
+if eval_source == PHOTOS_SOURCE:
+    show_photo_evaluation(classifier, settings.detector, tta)
+    st.stop()
+
 source_col, split_col = st.columns([3, 1])
 default_path = default_data_dir()
 path_text = source_col.text_input(
     "FER2013 location",
-    value=str(default_path) if default_path else "",
-    key="eval_path",
+    key=kept("eval_path", str(default_path) if default_path else ""),
     placeholder="/path/to/fer2013 (image folders) or /path/to/fer2013.csv",
     help="The image-folder root (train/, test/) or fer2013.csv. Defaults to $FER2013_DIR.",
 )
-split = split_col.selectbox("Split", SPLITS, index=SPLITS.index("PrivateTest"), key="eval_split")
+split = split_col.selectbox("Split", SPLITS, key=kept("eval_split", "PrivateTest"))
 with st.expander(f"…or upload a fer2013.csv (up to {UPLOAD_LIMIT_MB} MB)"):
     upload = st.file_uploader(
         "fer2013.csv",
@@ -270,12 +320,37 @@ if data is None:
     show_stored(card, split, tta)
     st.stop()
 
+warn_other_splits(path_text, upload, data.split)
 evaluation = run_evaluation(classifier, data, tta, persist=upload is None)
 st.caption(
     f"`{classifier.name}` on {data.split} from `{data.source}`: {len(data):,} faces, mirror TTA "
     f"{'on' if tta else 'off'} (sidebar). Same numbers as `python -m fer evaluate --split {data.split}`."
 )
-st.session_state.setdefault("cell_true", _most_confused(evaluation.report.confusion)[0])
-st.session_state.setdefault("cell_pred", _most_confused(evaluation.report.confusion)[1])
+most_confused = tuple(CLASS_NAMES[i] for i in evaluation.most_confused())
+kept("cell_true", most_confused[0])  # the chosen cell survives a visit to another page
+kept("cell_pred", most_confused[1])
 show_report(evaluation.report.to_dict(), stored_evaluation(card, data.split, tta), key="live", selectable=True)
 show_galleries(evaluation)
+
+
+def show_model_comparison(model_name: str, evaluation: Evaluation, data: SplitData, persist: bool) -> None:
+    """The same faces through a second model, side by side (as ``fer evaluate --model A --model B``)."""
+    st.divider()
+    others = [n for n in list_models() if n != model_name]
+    st.subheader("Compare with another model", anchor=False)
+    if not others:
+        st.caption("Only one model is installed; put another model's `NAME.json` + `NAME.tflite` in `models/`.")
+        return
+    other = st.selectbox("Second model", ["—", *others], key=kept("compare_model", "—"))
+    if other == "—":
+        st.caption("Pick a model to see its top-k, per-class F1, confusion difference and the faces they disagree on.")
+        return
+    second = load_classifier(other)
+    if second is None:
+        return
+    other_tta = second.default_tta if current_settings().tta is None else bool(current_settings().tta)
+    comparison = Comparison(model_name, other, evaluation, run_evaluation(second, data, other_tta, persist))
+    show_comparison(comparison)
+
+
+show_model_comparison(classifier.name, evaluation, data, persist=upload is None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from fer.registry import DEFAULT_MODEL, list_models
 from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
 from ui.results import duration, millions, pct, stored_evaluation
 
@@ -72,3 +73,33 @@ if classifier is not None and card is not None:
         st.code(training["command"], language="bash")
 elif classifier is not None:
     st.warning(f"The model '{name}' has no readable model card, so there is nothing to summarise here.")
+
+models = list_models()
+if len(models) > 1:
+    st.subheader("All installed models", anchor=False)
+    rows = []
+    for other in models:
+        other_card = model_card(other) or {}
+        tta = bool(other_card.get("default_tta", False))
+        public, private = (stored_evaluation(other_card, s, tta) or {} for s in ("PublicTest", "PrivateTest"))
+        recipe = other_card.get("architecture", {}).get("recipe", {})
+        rows.append(
+            {
+                "model": other + (" (default)" if other == DEFAULT_MODEL else ""),
+                "PublicTest top-1": public.get("top1"),
+                "PrivateTest top-1": private.get("top1"),
+                "PrivateTest top-2": private.get("top2"),
+                "ECE": private.get("ece"),
+                "recipe": f"{recipe.get('name', '?')}, {other_card.get('training', {}).get('epochs', '?')} epochs",
+            }
+        )
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={c: percent for c in ("PublicTest top-1", "PrivateTest top-1", "PrivateTest top-2", "ECE")},
+    )
+    st.caption(
+        "Figures from each model card (served settings). The default is chosen on PublicTest; PrivateTest is only "
+        "reported. The Evaluation page compares any two side by side on your copy of FER2013."
+    )

@@ -12,12 +12,15 @@ import os
 
 import av
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
+from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 
-from fer.labels import CLASS_NAMES
+from fer.classifier import Classifier
 from fer.live import LiveProcessor
+from ui.camera import WEBRTC_TRANSLATIONS, CameraProblem, browser_camera, camera_problem, page_url, show_problem
 from ui.charts import timeline_figure
-from ui.common import current_settings, ensure_app_navigation, load_classifier
+from ui.common import current_settings, ensure_app_navigation, kept, load_classifier
+from ui.live_panel import stats_panel, stream_start_frames
+from ui.photo_view import mood_music, show_photo, take_photo
 from ui.webrtc import parse_ice_servers
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
@@ -70,26 +73,6 @@ def ice_servers() -> list[dict]:
         return []
 
 
-def stats_panel(processor: LiveProcessor) -> None:
-    """The numbers beside the video (a fragment: it re-runs alone a few times a second while streaming)."""
-    stats = processor.latest_stats()
-    top = st.columns(2)
-    top[0].metric("Frames processed", f"{processor.frames_processed:,}")
-    top[1].metric("Processed FPS", f"{stats.fps:.1f}" if stats else "—")
-    mid = st.columns(2)
-    mid[0].metric("Per-frame ms", f"{stats.ms:.1f}" if stats else "—", help="Detection, classification and overlay")
-    mid[1].metric("Faces", str(stats.n_faces) if stats else "—")
-    st.metric("Emotion", stats.label if stats and stats.label else "—", help="Largest face, smoothed over frames")
-    probs = stats.probs if stats is not None and stats.probs is not None else None
-    for i, name in enumerate(CLASS_NAMES):
-        p = float(probs[i]) if probs is not None else 0.0
-        st.progress(p, text=f"{name} {p:.0%}" if probs is not None else name)
-    if stats:
-        st.caption(f"Input video: {stats.size[0]}×{stats.size[1]}")
-    if processor.last_error:
-        st.warning(f"{processor.errors} frame(s) failed; last error: {processor.last_error}", icon="⚠️")
-
-
 def timeline_panel(processor: LiveProcessor) -> None:
     """Probabilities of the largest face over this session, and their CSV (generated in memory on click)."""
     times, probs, _ = processor.timeline_arrays()
@@ -110,6 +93,54 @@ def timeline_panel(processor: LiveProcessor) -> None:
     if right.button("Clear timeline", key="live_timeline_clear"):
         processor.reset_timeline()
         st.rerun(scope="fragment")
+
+
+# ----------------------------------------------------------------------------- camera checks and fallback
+def camera_check() -> CameraProblem | None:
+    """What the browser says about its camera, as a plain-words warning above the video when it cannot work."""
+    problem = camera_problem(browser_camera(), page_url())
+    if problem is not None:
+        show_problem(problem)
+    return problem
+
+
+def video_stream(processor: LiveProcessor, servers: list[dict]) -> WebRtcStreamerContext:
+    """streamlit-webrtc's video box with START/STOP, its own messages in plain words."""
+    ctx = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints=MEDIA_CONSTRAINTS,
+        video_frame_callback=make_callback(processor),
+        async_processing=True,
+        sendback_audio=False,
+        video_html_attrs=VIDEO_ATTRS,
+        translations=WEBRTC_TRANSLATIONS,
+    )
+    st.caption(
+        "Detector sensitivity and minimum face size come from the sidebar. No video? Check that the "
+        "browser may use the camera and that no other program holds it, or take a single photo below."
+    )
+    return ctx
+
+
+def photo_fallback(classifier: Classifier, problem: CameraProblem | None) -> None:
+    """A single photo instead of video (e.g. when the stream cannot connect): the same results as Upload."""
+    st.subheader("Take a photo instead", anchor=False)
+    if problem is not None and problem.kind in ("insecure", "no_api"):
+        st.caption("Taking a photo needs camera access too; photos from files work on the Upload page.")
+        st.page_link("pages/upload.py", label="Upload photos", icon=":material/upload:")
+        return
+    if not st.toggle(
+        "Use the camera for a single photo",
+        key=kept("live_photo_on", False),
+        help="Take, retake, and the photo is analysed as on the Upload page (where it also appears).",
+    ):
+        return
+    photo = take_photo("live_camera")
+    if photo is not None:
+        result = show_photo(photo, classifier)
+        mood_music(result.faces, "live_photo")
 
 
 st.title("Live webcam")
@@ -156,26 +187,16 @@ processor.update(
 )
 
 servers = ice_servers()
+problem = camera_check()
 video_col, stats_col = st.columns([3, 2], gap="medium")
 with video_col:
-    ctx = webrtc_streamer(
-        key="live",
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
-        media_stream_constraints=MEDIA_CONSTRAINTS,
-        video_frame_callback=make_callback(processor),
-        async_processing=True,
-        sendback_audio=False,
-        video_html_attrs=VIDEO_ATTRS,
-    )
-    st.caption(
-        "Detector sensitivity and minimum face size come from the sidebar. No video? Check that the "
-        "browser may use the camera and that no other program holds it."
-    )
-playing = bool(ctx.state.playing)
+    ctx = None if problem is not None and problem.blocks_streaming else video_stream(processor, servers)
+playing = bool(ctx is not None and ctx.state.playing)
+start_frames = stream_start_frames(processor, playing)
 
 with stats_col:
-    st.fragment(run_every=STATS_REFRESH_S if playing else None)(stats_panel)(processor)
+    st.fragment(run_every=STATS_REFRESH_S if playing else None)(stats_panel)(processor, playing, start_frames)
 
 st.subheader("Session timeline")
 st.fragment(run_every=TIMELINE_REFRESH_S if playing else None)(timeline_panel)(processor)
+photo_fallback(classifier, problem)

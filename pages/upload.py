@@ -1,210 +1,195 @@
-"""Upload: emotions of every face in the user's photos, with downloads of the results.
+"""Upload: emotions of every face in the user's photos (uploaded or taken with the camera), with downloads.
 
-Uploads are read from memory only (never written to disk). Analysis is cached per file content, model
-and settings, so flipping a toggle re-renders without re-running detection and the classifier.
+Photos are read from memory only (never written to disk) and kept in this session's memory, with
+their analyses, so leaving the page and coming back shows them again. Many photos get a compact,
+sortable table first and the details of one photo at a time (``ui.photo_view``).
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 import numpy as np
 import streamlit as st
 
 from fer.classifier import Classifier, ModelError
-from fer.detection import DetectorSettings
-from fer.labels import CLASS_NAMES
-from fer.pipeline import FaceResult, overall_mood
+from fer.pipeline import FaceResult
+from fer.results import ImageResult, digest, results_csv, results_json
 from fer.saliency import saliency_overlay
-from ui.charts import probability_bars
-from ui.common import current_settings, ensure_app_navigation, load_classifier
-from ui.results import (
-    ImageResult,
-    analyse_bytes,
-    annotated_png,
-    digest,
-    enlarge,
-    faces_table,
-    is_small,
-    results_csv,
-    results_json,
+from ui.common import (
+    StoredPhoto,
+    add_photo,
+    clear_photos,
+    ensure_app_navigation,
+    forget_kept,
+    kept,
+    kept_value,
+    load_classifier,
+    remove_photo,
+    session_photos,
 )
+from ui.photo_view import CROP_PX, WHOLE_ALL_KEY, analyse, batch_table, model_key, mood_music, show_photo, take_photo
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
-#: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
-DETAIL_LIMIT = 4
-CROP_PX = 144
+DETAIL_KEY = "upload_detail"
 
 
-@st.cache_data(max_entries=32, ttl="1h", show_spinner="Finding faces…")
-def _analyse(
-    content_hash: str,
-    name: str,
-    model_key: str,
-    detector: DetectorSettings,
-    whole_face: bool | None,
-    tta: bool | None,
-    _data: bytes,
-    _classifier: Classifier,
-) -> ImageResult:
-    """Cached analysis; the key is the content hash (not the bytes) and the model's weights hash."""
-    return analyse_bytes(_data, name, _classifier, detector, whole_face=whole_face, tta=tta)
-
-
-@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency (loads the Keras model once)…")
+@st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency…")
 def _saliency(
     model_key: str, crop_hash: str, class_index: int, _classifier: Classifier, _crop: np.ndarray
 ) -> np.ndarray:
-    """Grad-CAM overlay, cached per face crop so toggling it back on is instant."""
+    """Occlusion-saliency overlay (``fer.saliency``), cached per face crop so toggling it back on is instant."""
     return saliency_overlay(_classifier, _crop, class_index, size=CROP_PX)
 
 
-def show_face(face: FaceResult, number: int, key: str, classifier: Classifier, model_key: str) -> None:
-    """One face: the 48x48 crop the model saw, all 7 probabilities, the top 3, and optional saliency."""
-    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%})")
-    crop_col, chart_col, top_col = st.columns([1, 2, 1], vertical_alignment="center")
-    with crop_col:
-        st.image(enlarge(face.crop, CROP_PX), caption="48×48 crop, as the model saw it", width=CROP_PX)
-        if st.toggle("Saliency", key=f"{key}_saliency", help="Grad-CAM: the regions that drove this prediction."):
-            try:
-                overlay = _saliency(model_key, digest(face.crop.tobytes()), face.label_index, classifier, face.crop)
-            except (ModelError, ImportError) as exc:
-                st.warning(f"Saliency is not available: {exc}")
-            else:
-                st.image(overlay, caption=f"What drove '{face.label}'", width=CROP_PX)
-    with chart_col:
-        st.plotly_chart(probability_bars(face.probs), key=f"{key}_chart", config={"displayModeBar": False})
-    with top_col:
-        st.markdown("\n".join(f"{rank}. **{name}** {p:.1%}" for rank, (name, p) in enumerate(face.top(3), 1)))
+def saliency_toggle(face: FaceResult, key: str) -> None:
+    """Under a face's crop: the optional saliency map (what drove the prediction)."""
+    if st.toggle("Saliency", key=f"{key}_saliency", help="Occlusion: the regions whose hiding lowers it most."):
+        try:
+            overlay = _saliency(MODEL_KEY, digest(face.crop.tobytes()), face.label_index, classifier, face.crop)
+        except ModelError as exc:
+            st.warning(f"Saliency is not available: {exc}")
+        else:
+            st.image(overlay, caption=f"What drove '{face.label}'", width=CROP_PX)
 
 
-def show_faces(result: ImageResult, key: str, classifier: Classifier, model_key: str) -> None:
-    """All faces of one image: inline details for a few, a table plus one chosen face for many."""
-    faces = result.faces
-    if len(faces) <= DETAIL_LIMIT:
-        for number, face in enumerate(faces, 1):
-            show_face(face, number, f"{key}_f{number}", classifier, model_key)
-        return
-    st.dataframe(
-        faces_table(faces),
-        hide_index=True,
-        column_config={
-            "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0.0, max_value=1.0)
-        },
+# ----------------------------------------------------------------------------- adding photos
+def sync_uploads(files: list | None, fresh_widget: bool) -> None:
+    """New files in the uploader join the session's photos; files removed from it (its ×) leave them.
+
+    ``fresh_widget``: the uploader was just created again (the user came back from another page), so
+    its empty list means nothing, and the photos kept from before stay.
+    """
+    seen: dict[str, str] = {} if fresh_widget else st.session_state.get("_uploader_seen", {})
+    current: dict[str, str] = {}
+    for f in files or []:
+        if f.file_id in seen:
+            current[f.file_id] = seen[f.file_id]
+            continue
+        data = f.getvalue()
+        photo = StoredPhoto(f.name, data, digest(data))
+        add_photo(photo)
+        current[f.file_id] = photo.key
+    for photo_key in set(seen.values()) - set(current.values()):  # (the same photo may be in twice)
+        remove_photo(photo_key)
+    st.session_state["_uploader_seen"] = current
+
+
+def uploader_key() -> str:
+    """The uploader's widget key; "Remove all" moves to a new one, which empties the widget too."""
+    generation = st.session_state.get("_uploader_generation", 0)
+    return "upload_files" if generation == 0 else f"upload_files_{generation}"
+
+
+def remove_all() -> None:
+    clear_photos()
+    st.session_state["_uploader_generation"] = st.session_state.get("_uploader_generation", 0) + 1
+    st.session_state["_uploader_seen"] = {}
+
+
+def add_photos() -> None:
+    """The uploader, and the camera when switched on."""
+    key = uploader_key()
+    fresh = key not in st.session_state
+    uploads = st.file_uploader(
+        "Photos with faces",
+        type=IMAGE_TYPES,
+        accept_multiple_files=True,
+        key=key,
+        help="JPEG, PNG, WebP, BMP or GIF (first frame). Large photos (up to 250 MP) are downscaled for analysis "
+        "and display.",
     )
-    with st.expander(f"All {len(faces)} crops", expanded=False):
-        st.image(
-            [enlarge(f.crop, 96) for f in faces],
-            caption=[f"#{i} {f.label} {f.confidence:.0%}" for i, f in enumerate(faces, 1)],
-            width=96,
-        )
-    number = st.selectbox(
-        "Details for face",
-        range(1, len(faces) + 1),
-        key=f"{key}_pick",
-        format_func=lambda i: f"#{i}: {faces[i - 1].label} ({faces[i - 1].confidence:.0%})",
+    sync_uploads(uploads, fresh)
+    if st.toggle(
+        "Take a photo with the camera", key=kept("upload_camera_on", False), help="Uses this device's camera."
+    ):
+        take_photo("upload_camera")
+
+
+# ----------------------------------------------------------------------------- showing them
+def pick_detail(photos: list[StoredPhoto], results: list[ImageResult]) -> list[StoredPhoto]:
+    """Which photos get their full details: the one picked in the table/selector, or all of them.
+
+    The first readable photo is picked to begin with; unreadable files not shown in detail get their
+    error message here, so a broken file is always explained by name.
+    """
+    if len(photos) == 1:
+        return photos
+    keys = [p.key for p in photos]
+    if kept_value(DETAIL_KEY) not in keys:  # its photo was removed: start again
+        forget_kept(DETAIL_KEY)
+    readable = [p.key for p, r in zip(photos, results) if r.error is None]
+    names = {p.key: p.name for p in photos}
+    pick_col, all_col = st.columns([3, 2], vertical_alignment="bottom")
+    chosen = pick_col.selectbox(
+        "Details for", keys, key=kept(DETAIL_KEY, (readable or keys)[0]), format_func=lambda k: names.get(k, k)
     )
-    show_face(faces[number - 1], number, f"{key}_f{number}", classifier, model_key)
+    show_all = all_col.toggle("Details of every photo", key=kept("upload_all_details", False))
+    if show_all:
+        return photos
+    for photo, result in zip(photos, results):
+        if result.error is not None and photo.key != chosen:
+            st.error(f"**Could not read {photo.name}.** {result.error}", icon="🚫")
+    return [p for p in photos if p.key == chosen]
 
 
-def show_image(index: int, name: str, data: bytes, classifier: Classifier, model_key: str) -> ImageResult:
-    """One uploaded file: error, or annotated image, faces, overall mood and the annotated download."""
-    settings = current_settings()
-    content_hash = digest(data)
-    key = f"u{index}_{content_hash[:12]}"
-    with st.container(border=True):
-        st.subheader(name, anchor=False)
-        result = _analyse(content_hash, name, model_key, settings.detector, None, settings.tta, data, classifier)
-        if result.error is not None:
-            st.error(f"**Could not read {name}.** {result.error}", icon="🚫")
-            return result
-        whole = st.toggle(
-            "Treat the whole image as a face",
-            value=is_small(result.shape),
-            key=f"{key}_whole",
-            help="Skip face detection and classify the whole (centre-square) image: for pre-cropped faces such "
-            "as FER2013's 48×48 images. On by default for images of at most 96×96 pixels.",
-        )
-        if whole != result.whole_face:
-            result = _analyse(content_hash, name, model_key, settings.detector, whole, settings.tta, data, classifier)
-        image_col, info_col = st.columns([3, 2])
-        with image_col:
-            height, width = result.shape
-            st.image(
-                result.display,
-                caption=f"{width}×{height} px",
-                width="stretch" if result.display.shape[1] >= 600 else max(240, result.display.shape[1]),
-            )
-        with info_col:
-            count = len(result.faces)
-            st.markdown(f"**{count} face{'s' if count != 1 else ''} found**" + (" (whole image)" if whole else ""))
-            if count == 0:
-                st.warning(
-                    f"No face found in {name}. If it is already a cropped face, turn on *Treat the whole image as "
-                    "a face* above; otherwise raise the detector sensitivity or lower the minimum face size in the "
-                    "sidebar (faces must be frontal and at least that many pixels wide).",
-                    icon=":material/face_retouching_off:",
-                )
-            if count > 1:
-                mood = overall_mood(result.faces)
-                top = int(np.argmax(mood))
-                st.markdown(f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}, averaged over {count} faces)")
-                st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
-            st.download_button(
-                "Annotated image (PNG)",
-                data=partial(annotated_png, data, name, result.faces),
-                file_name=f"{name.rsplit('.', 1)[0]}_annotated.png",
-                mime="image/png",
-                key=f"{key}_png",
-                on_click="ignore",
-                icon=":material/download:",
-            )
-        show_faces(result, key, classifier, model_key)
-    return result
+def downloads(results: list) -> None:
+    st.subheader("Download all results", anchor=False)
+    st.caption(
+        "Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes (in the photo's "
+        "own pixels), probabilities and how each face was found; the CSV has a row for every file, faceless too."
+    )
+    csv_col, json_col, _ = st.columns([1, 1, 3])
+    csv_col.download_button(
+        "Results (CSV)",
+        results_csv(results),
+        "fer_results.csv",
+        "text/csv",
+        key="dl_csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    json_col.download_button(
+        "Results (JSON)",
+        results_json(results),
+        "fer_results.json",
+        "application/json",
+        key="dl_json",
+        on_click="ignore",
+        icon=":material/data_object:",
+    )
 
 
 st.title("Upload photos")
 st.caption(
-    "Photos are decoded in memory on this computer and never saved or sent anywhere. "
-    "Detector sensitivity, minimum face size and mirror TTA are in the sidebar."
+    "Photos are decoded in memory on this computer and never saved or sent anywhere; they stay in this "
+    "browser tab's session until you remove them. Detector sensitivity, minimum face size and mirror TTA are "
+    "in the sidebar."
 )
 classifier = load_classifier()
 if classifier is None:
     st.stop()
-uploads = st.file_uploader(
-    "Photos with faces",
-    type=IMAGE_TYPES,
-    accept_multiple_files=True,
-    key="upload_files",
-    help="JPEG, PNG, WebP, BMP or GIF (first frame). Large photos are downscaled for analysis and display.",
-)
-if not uploads:
+MODEL_KEY = model_key(classifier)
+add_photos()
+photos = list(session_photos().values())
+if not photos:
     st.info("Drop one or more photos above. A 48×48 face crop (like FER2013's) is classified as a whole.")
     st.stop()
 
-model_key = f"{classifier.name}:{classifier.sha256[:16]}"
-results = [show_image(i, f.name, f.getvalue(), classifier, model_key) for i, f in enumerate(uploads)]
+st.toggle(
+    "Treat every photo as one face (all files)",
+    key=kept(WHOLE_ALL_KEY, False),
+    help="For a batch of face crops: skip detection in every file and classify each whole (centre-square) image.",
+)
+results = [analyse(photo, classifier) for photo in photos]
+if len(photos) > 1:
+    head, clear = st.columns([5, 1], vertical_alignment="bottom")
+    head.markdown(f"### {len(photos)} photos")
+    clear.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
+    batch_table(photos, results, DETAIL_KEY)
+for photo in pick_detail(photos, results):
+    show_photo(photo, classifier, face_extra=saliency_toggle)
 
-st.subheader("Download all results", anchor=False)
-st.caption("Same fields as `python -m fer predict --json`: one entry per file with its faces' boxes and probabilities.")
-csv_col, json_col, _ = st.columns([1, 1, 3])
-csv_col.download_button(
-    "Results (CSV)",
-    results_csv(results),
-    "fer_results.csv",
-    "text/csv",
-    key="dl_csv",
-    on_click="ignore",
-    icon=":material/table:",
-)
-json_col.download_button(
-    "Results (JSON)",
-    results_json(results),
-    "fer_results.json",
-    "application/json",
-    key="dl_json",
-    on_click="ignore",
-    icon=":material/data_object:",
-)
+results = [analyse(photo, classifier) for photo in photos]  # again: a toggle above may have changed one
+mood_music([face for result in results for face in result.faces], "upload")
+downloads(results)

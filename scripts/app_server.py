@@ -7,6 +7,7 @@ that work on a machine with no outside network.
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -39,21 +40,34 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def running_app(port: int, log_path: Path, *, timeout_s: float = 120, env: dict | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` on 127.0.0.1:``port``; yields the base URL once healthy, stops it after."""
+def running_app(
+    port: int,
+    log_path: Path,
+    *,
+    timeout_s: float = 120,
+    env: dict | None = None,
+    scheme: str = "http",
+    cafile: Path | None = None,
+) -> Iterator[str]:
+    """``streamlit run app.py`` on 127.0.0.1:``port``; yields the base URL once healthy, stops it after.
+
+    ``scheme="https"`` when ``env`` sets STREAMLIT_SERVER_SSL_CERT_FILE/KEY_FILE; ``cafile`` is then the
+    certificate the health check trusts (a self-signed one, as ``make run-https`` makes).
+    """
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
     ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=log, stderr=log
         )
     try:
-        _wait_healthy(proc, url, log_path, timeout_s)
+        context = ssl.create_default_context(cafile=str(cafile)) if cafile is not None else None
+        _wait_healthy(proc, url, log_path, timeout_s, context)
         yield url
     finally:
         proc.terminate()
@@ -64,13 +78,15 @@ def running_app(port: int, log_path: Path, *, timeout_s: float = 120, env: dict 
             proc.wait(timeout=10)
 
 
-def _wait_healthy(proc: subprocess.Popen, url: str, log_path: Path, timeout_s: float) -> None:
+def _wait_healthy(
+    proc: subprocess.Popen, url: str, log_path: Path, timeout_s: float, context: ssl.SSLContext | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AppServerError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2, context=context) as response:
                 if response.status == 200:
                     return
         except OSError:

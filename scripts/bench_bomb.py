@@ -6,7 +6,7 @@ before decoding via /proc/self/clear_refs, so "+RSS" is the decode's own peak ab
 it started from; elsewhere it falls back to the growth of ``ru_maxrss`` (a lower bound). ``tracemalloc`` only sees
 Python/numpy allocations (Pillow's pixel buffers live outside it), so both are printed.
 
-Usage: python scripts/bench_bomb.py   (about 10 s; nothing is written to disk)
+Usage: python scripts/bench_bomb.py   (about 30 s; nothing is written to disk)
 """
 
 from __future__ import annotations
@@ -69,10 +69,12 @@ def gray16_png(width: int, height: int) -> bytes:
 
 CASES = {
     "bomb 20000x20000 1-bit PNG": lambda: png_bytes(20000, 20000),
-    "bomb 7500x7500 1-bit PNG (56 MP, below Pillow's guard)": lambda: png_bytes(7500, 7500),
-    "largest allowed 7000x7000 1-bit PNG (49 MP)": lambda: png_bytes(7000, 7000),
+    "7500x7500 1-bit PNG (56 MP: a PNG above the 50 MP decode budget)": lambda: png_bytes(7500, 7500),
+    "largest full decode 7000x7000 1-bit PNG (49 MP)": lambda: png_bytes(7000, 7000),
     "photo 6000x4000 JPEG (24 MP)": lambda: photo_jpeg(6000, 4000),
     "panorama 12000x3000 JPEG (36 MP, drafted at 1/2)": lambda: photo_jpeg(12000, 3000),
+    "phone 12649x9487 JPEG (120 MP, drafted at 1/2)": lambda: photo_jpeg(12649, 9487),
+    "phone 16320x12240 JPEG (200 MP, drafted at 1/2)": lambda: photo_jpeg(16320, 12240),
     "16-bit gray PNG 6000x4000 (24 MP)": lambda: gray16_png(6000, 4000),
 }
 

@@ -9,6 +9,7 @@ the evaluation shot (FER2013_DIR or ../shared/fer2013) and a portrait (FER_FACES
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import sys
@@ -89,10 +90,28 @@ def home(page: Page) -> None:
     shoot(page, "home")
 
 
+def pair_png() -> bytes:
+    """The portrait beside its mirror image: two numbered faces and a batch of two photos to show."""
+    from PIL import Image, ImageOps
+
+    face = Image.open(portrait()).convert("RGB")
+    pair = Image.new("RGB", (face.width * 2, face.height))
+    pair.paste(face, (0, 0))
+    pair.paste(ImageOps.mirror(face), (face.width, 0))
+    buffer = io.BytesIO()
+    pair.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def upload(page: Page) -> None:
     go_to(page, "Upload")
-    page.locator('input[type="file"]').first.set_input_files(str(portrait()))
-    page.get_by_text("face found").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator('input[type="file"]').first.set_input_files(
+        [
+            {"name": "two_astronauts.png", "mimeType": "image/png", "buffer": pair_png()},
+            {"name": portrait().name, "mimeType": "image/png", "buffer": portrait().read_bytes()},
+        ]
+    )
+    page.get_by_text("faces found").first.wait_for(timeout=TIMEOUT_MS)
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
     settle(page)
     shoot(page, "upload")

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -21,6 +22,13 @@ SHARED = REPO_ROOT.parent / "shared"
 
 def _on_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+# CI runs the fuzz tests derandomised: the same examples every run, so a red CI is reproducible and
+# never a fluke of one random draw. Locally they stay random (and keep finding new cases).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if _on_ci():
+    hypothesis_settings.load_profile("ci")
 
 
 def _missing(what: str, how: str) -> None:
@@ -82,8 +90,10 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def model_stem(repo_root: Path) -> Path:
-    """The shipped model (``models/fer_cnn``): committed, so a missing file is a failure, not a skip."""
-    stem = repo_root / "models" / "fer_cnn"
+    """The served default model (``models/fer_cnn_v2``): committed, so a missing file is a failure, not a skip."""
+    from fer.registry import DEFAULT_MODEL
+
+    stem = repo_root / "models" / DEFAULT_MODEL
     if not stem.with_suffix(".json").is_file():
         pytest.fail(f"the shipped model card {stem}.json is missing: `make train` writes it")
     return stem
@@ -103,6 +113,36 @@ def public_test(fer2013_dir: Path):  # noqa: ANN201 - fer.data.SplitData
     from fer.data import load_split
 
     return load_split(fer2013_dir, "PublicTest")
+
+
+# ----------------------------------------------------------------------------- browser fixtures
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for one test server)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium and the playwright package; required on CI, a skip elsewhere."""
+    import shutil
+
+    from scripts.app_server import chromium_path
+
+    path = shutil.which(chromium_path()) or chromium_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        _missing(
+            f"Chromium ({path})",
+            "`apt-get install chromium` (or set CHROMIUM_PATH); the browser tests never download Playwright's own",
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("the playwright Python package", "pip install -r requirements-dev.txt")
+    return path
 
 
 # ----------------------------------------------------------------------------- video clips

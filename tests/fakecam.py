@@ -69,17 +69,3 @@ def make_fake_webcam(
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     n = max(1, int(round(seconds * fps)))
     return write_y4m(out_path, moving_portrait(rgb, n, width, height), fps)
-
-
-def read_y4m_frame(path: Path, index: int = 0) -> np.ndarray:
-    """Frame ``index`` of a file written by :func:`write_y4m`, as RGB (for checking the writer)."""
-    with open(path, "rb") as fh:
-        header = fh.readline().decode("ascii").split()
-        w = int(next(t[1:] for t in header if t.startswith("W")))
-        h = int(next(t[1:] for t in header if t.startswith("H")))
-        size = w * h * 3 // 2
-        fh.seek(index * (len(b"FRAME\n") + size), 1)
-        if fh.readline() != b"FRAME\n":
-            raise ValueError("not a frame boundary")
-        yuv = np.frombuffer(fh.read(size), np.uint8).reshape(h * 3 // 2, w)
-    return cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)

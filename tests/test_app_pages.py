@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -25,7 +24,7 @@ from fer.data import load_split
 from fer.detection import DetectorSettings
 from fer.imageio import decode_image
 from fer.pipeline import analyze
-from ui.results import analyse_bytes, results_csv, results_json
+from fer.results import analyze_bytes, results_csv, results_json
 
 #: Seconds one script run may take: the first run loads the model, an evaluation may predict 3,589 faces.
 RUN_TIMEOUT = 300
@@ -93,17 +92,33 @@ def test_upload_astronaut_shows_the_models_prediction(repo_root: Path, astronaut
     assert not at.error
 
 
-def test_upload_fer2013_face_is_classified_whole(repo_root: Path, fer2013_dir: Path, classifier) -> None:
+def test_upload_fer2013_face_is_found_through_the_fallback(repo_root: Path, fer2013_dir: Path, classifier) -> None:
+    """A 48x48 crop is too small and too tight for the cascade: the fallback finds it, and the page says so."""
     face = load_split(fer2013_dir, "PublicTest").images[0]
     ok, png = cv2.imencode(".png", face)
     assert ok
-    probs = classifier.predict_proba(decode_image(png.tobytes(), "face.png")[:, :, 0][None])[0]
-    label = classifier.class_names[int(np.argmax(probs))]
+    expected = analyze(decode_image(png.tobytes(), "face.png"), classifier)
+    assert len(expected) == 1 and expected[0].source in ("padded", "whole-image")
     at = upload(open_page(repo_root, UPLOAD), ("PublicTest_face.png", png.tobytes()))
     shown = texts(at)
+    whole = " (whole image)" if expected[0].source == "whole-image" else ""
+    assert f"**1 face found**{whole}" in shown
+    assert f"**Face 1: {expected[0].label}** ({expected[0].confidence:.1%})" in shown
+    note = "whole image was read as one face" if whole else "found only on a padded copy"
+    assert note in "\n".join(i.value for i in at.info)  # a visible note, never silent
+    assert at.toggle(key=[t.key for t in at.toggle if t.key.endswith("_whole")][0]).value is False
+
+
+def test_upload_all_files_switch_reads_every_photo_whole(repo_root: Path, astronaut_path: Path, classifier) -> None:
+    at = upload(open_page(repo_root, UPLOAD), ("astronaut.png", astronaut_path.read_bytes()))
+    at.toggle(key="upload_whole_all").set_value(True).run()
+    assert not at.exception, at.exception
+    expected = analyze(decode_image(astronaut_path.read_bytes()), classifier, whole_face=True)[0]
+    shown = texts(at)
     assert "**1 face found** (whole image)" in shown
-    assert f"**Face 1: {label}** ({probs.max():.1%})" in shown
-    assert at.toggle(key=[t.key for t in at.toggle if t.key.endswith("_whole")][0]).value is True
+    assert f"**Face 1: {expected.label}** ({expected.confidence:.1%})" in shown
+    per_file = [t for t in at.toggle if t.key.endswith("_whole")]
+    assert len(per_file) == 1 and per_file[0].disabled  # the all-files switch decides while it is on
 
 
 def test_corrupt_upload_is_reported_and_others_still_show(repo_root: Path, astronaut_path: Path) -> None:
@@ -115,10 +130,10 @@ def test_corrupt_upload_is_reported_and_others_still_show(repo_root: Path, astro
 
 
 def test_upload_exports_match_cli(astronaut_path: Path, classifier, capsys: pytest.CaptureFixture) -> None:
-    """The upload page's JSON/CSV downloads are built by ui.results from the same FaceResult.to_dict()."""
+    """The upload page's JSON/CSV downloads are built by fer.results, as ``predict --json`` is."""
     assert cli.main(["predict", str(astronaut_path), "--json"]) == 0
     from_cli = json.loads(capsys.readouterr().out)
-    result = analyse_bytes(astronaut_path.read_bytes(), "astronaut.png", classifier, DetectorSettings())
+    result = analyze_bytes(astronaut_path.read_bytes(), "astronaut.png", classifier, DetectorSettings())
     assert json.loads(results_json([result])) == [{**from_cli[0], "path": "astronaut.png"}]
     rows = list(csv.DictReader(io.StringIO(results_csv([result]))))
     assert [r["label"] for r in rows] == [f["label"] for f in from_cli[0]["faces"]]

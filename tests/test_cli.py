@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fer.cli import main
-from fer.evaluate import evaluate
 from fer.labels import CLASS_NAMES
+from fer.metrics import report
 
 
 def test_predict_json_schema(astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,12 +23,13 @@ def test_predict_json_schema(astronaut_path: Path, tmp_path: Path, capsys: pytes
     portrait, bad, missing = doc
     assert "error" not in portrait and len(portrait["faces"]) == 1
     face = portrait["faces"][0]
-    assert set(face) == {"box", "label", "confidence", "probs"}
+    assert set(face) == {"box", "label", "confidence", "probs", "source", "detection_score"}
+    assert face["source"] == "detector" and portrait["status"] == "ok" and portrait["size"] == [512, 512]
     assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
     assert list(face["probs"]) == list(CLASS_NAMES)
     assert abs(sum(face["probs"].values()) - 1) < 1e-4
     assert face["label"] in CLASS_NAMES and face["confidence"] == max(face["probs"].values())
-    assert bad["faces"] == [] and "broken.jpg" in bad["error"]
+    assert bad["faces"] == [] and "broken.jpg" in bad["error"] and bad["status"] == "error"
     assert missing["faces"] == [] and missing["error"]
 
 
@@ -55,7 +56,8 @@ def test_evaluate_json_matches_the_engine(
     assert main(["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--no-tta", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {"split", "n", "top1", "top2", "top3", "per_class", "confusion", "ece"} <= set(doc)
-    rep = evaluate(classifier, public_test, tta=False).report
+    # Computed directly from the served model, not through the evaluation cache the CLI reads.
+    rep = report("PublicTest", public_test.labels, classifier.predict_proba(public_test.images, tta=False))
     assert doc["split"] == "PublicTest" and doc["n"] == 3589
     assert doc["top1"] == rep.top1 and doc["confusion"] == rep.confusion
     assert sum(map(sum, doc["confusion"])) == 3589
@@ -78,3 +80,34 @@ def test_module_entry_point_runs(astronaut_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["faces"]
+
+
+def test_evaluate_two_models_matches_two_single_runs(
+    repo_root: Path, fer2013_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --model A --model B`` reports exactly what two single evaluations report, plus B − A."""
+    a, b = (str(repo_root / "models" / n) for n in ("fer_cnn", "fer_cnn_v2"))
+    common = ["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--json"]
+    singles = []
+    for stem in (a, b):
+        assert main([*common, "--model", stem]) == 0
+        singles.append(json.loads(capsys.readouterr().out))
+    assert main([*common, "--model", a, "--model", b]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["models"] == singles
+    comp = doc["comparison"]
+    assert comp["a"] == "fer_cnn" and comp["b"] == "fer_cnn_v2" and comp["n"] == 3589
+    assert comp["top1_delta"] == pytest.approx(singles[1]["top1"] - singles[0]["top1"])
+    for name in CLASS_NAMES:
+        want = singles[1]["per_class"][name]["f1"] - singles[0]["per_class"][name]["f1"]
+        assert comp["f1_delta"][name] == pytest.approx(want)
+    delta = [[vb - va for va, vb in zip(ra, rb)] for ra, rb in zip(singles[0]["confusion"], singles[1]["confusion"])]
+    assert comp["confusion_delta"] == delta
+    d = comp["disagreements"]
+    assert d["only_a_right"] + d["only_b_right"] + d["both_wrong"] == d["total"] > 0
+
+
+def test_evaluate_three_models_is_a_clear_error(fer2013_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["evaluate", "--data", str(fer2013_dir), "--model", "a", "--model", "b", "--model", "c"]
+    assert main(args) == 2
+    assert "at most two models" in capsys.readouterr().err

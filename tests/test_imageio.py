@@ -214,15 +214,15 @@ def test_huge_jpeg_is_drafted_then_downscaled() -> None:
     assert np.abs(out.astype(int) - expected.astype(int)).mean() < 4
 
 
-def test_crowd_of_36_faces_decodes_and_detects(portrait: Image.Image) -> None:
-    # 240 px tiles give ~45 px faces: at the default min_size (40 px) all are found; 160 px tiles
-    # (~30 px faces) are below min_size by design and are not.
-    tile = np.asarray(portrait.resize((240, 240), Image.Resampling.LANCZOS))
-    crowd = np.tile(tile, (6, 6, 1))
+def test_crowd_of_30_faces_decodes_and_detects(portrait: Image.Image) -> None:
+    # 360 px tiles give ~70 px faces, above the detector's default minimum face (56 px and 3 % of the
+    # short side); smaller faces need a lower minimum in the sidebar, by design.
+    tile = np.asarray(portrait.resize((360, 360), Image.Resampling.LANCZOS))
+    crowd = np.tile(tile, (5, 6, 1))
     out = decode_image(encode(Image.fromarray(crowd), "JPEG", quality=92), "crowd.jpg")
     boxes = detect_faces(out)
-    assert len(boxes) >= 30
-    cells = {(int((b[0] + b[2] / 2) // 240), int((b[1] + b[3] / 2) // 240)) for b in boxes}
+    assert len(boxes) >= 25  # faces ~1.25x the minimum: most, not necessarily all, are found
+    cells = {(int((b[0] + b[2] / 2) // 360), int((b[1] + b[3] / 2) // 360)) for b in boxes}
     assert len(cells) == len(boxes)  # one box per face, no duplicates
 
 

@@ -10,7 +10,6 @@ from fer.classifier import Classifier
 from fer.detection import DetectorSettings, crop_face
 from fer.labels import CLASS_NAMES, FACE_SIZE
 from fer.pipeline import FaceResult, analyze, annotate, overall_mood, whole_image_box
-from fer.saliency import grad_cam, saliency_overlay
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,7 @@ def test_no_face_in_a_blank_image(classifier: Classifier) -> None:
 def test_whole_face_mode_on_a_fer2013_face(classifier: Classifier, public_test) -> None:
     face = public_test.images[7]
     faces = analyze(face, classifier, whole_face=True)
-    assert len(faces) == 1 and faces[0].box == (0, 0, 48, 48)
+    assert len(faces) == 1 and faces[0].box == (0, 0, 48, 48) and faces[0].source == "whole-image"
     np.testing.assert_array_equal(faces[0].crop, face)
     np.testing.assert_allclose(faces[0].probs, classifier.predict_proba(face[None])[0], atol=1e-6)
 
@@ -57,7 +56,9 @@ def test_whole_image_box_is_the_centre_square() -> None:
 
 
 def test_detector_settings_are_honoured(classifier: Classifier, portrait: np.ndarray) -> None:
-    assert analyze(portrait, classifier, DetectorSettings(min_size=400)) == []
+    assert analyze(portrait, classifier, DetectorSettings(min_size=400), fallback=False) == []
+    # with the fallback, the square portrait looks like a face crop: read whole, and said so
+    assert [f.source for f in analyze(portrait, classifier, DetectorSettings(min_size=400))] == ["whole-image"]
 
 
 def test_rgba_gray_and_float_inputs(classifier: Classifier, portrait: np.ndarray) -> None:
@@ -83,7 +84,8 @@ def test_annotate_draws_in_the_emotion_colour(classifier: Classifier, portrait: 
 def test_result_json_shape_and_helpers(classifier: Classifier, portrait: np.ndarray) -> None:
     face = analyze(portrait, classifier)[0]
     d = face.to_dict()
-    assert set(d) == {"box", "label", "confidence", "probs"}
+    assert set(d) == {"box", "label", "confidence", "probs", "source", "detection_score"}
+    assert d["source"] == "detector" and d["detection_score"] == round(face.score, 4)
     assert list(d["probs"]) == list(CLASS_NAMES)
     assert d["label"] == max(d["probs"], key=d["probs"].get)
     assert face.top(3)[0] == (face.label, pytest.approx(face.confidence))
@@ -91,12 +93,3 @@ def test_result_json_shape_and_helpers(classifier: Classifier, portrait: np.ndar
     assert isinstance(smoothed, FaceResult) and smoothed.box == face.box
     np.testing.assert_allclose(overall_mood([face, face]), face.probs, atol=1e-6)
     assert overall_mood([]) is None
-
-
-def test_saliency_highlights_the_face(classifier: Classifier, portrait: np.ndarray) -> None:
-    face = analyze(portrait, classifier)[0]
-    heat = grad_cam(classifier, face.crop)
-    assert heat.shape == (FACE_SIZE, FACE_SIZE)
-    assert 0.0 <= heat.min() and heat.max() <= 1.0 and heat.std() > 0.01
-    overlay = saliency_overlay(classifier, face.crop, size=192)
-    assert overlay.shape == (192, 192, 3) and overlay.dtype == np.uint8

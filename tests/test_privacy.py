@@ -298,8 +298,10 @@ def test_uploads_are_never_written_to_disk(
     write_recorder.active = True
     at.file_uploader(key="upload_files").set_value(files)
     run(at)
+    at.toggle(key="upload_all_details").set_value(True)  # several files: details are on demand
+    run(at)
     for toggle in [t for t in at.toggle if t.key.endswith("_saliency")][:1]:
-        toggle.set_value(True)  # saliency loads the Keras model: still nothing written
+        toggle.set_value(True)  # saliency runs 121 occluded copies of the crop: still nothing written
         run(at)
     write_recorder.active = False
 

@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fer.labels import CLASS_NAMES
@@ -79,3 +80,19 @@ def test_resume_after_completion_only_rewrites_the_card(repo_root: Path, fer2013
     assert len(_history_rows(out)) == 1, "--resume trained again although all epochs were done"
     state = json.loads((out.with_name(out.name + ".ckpt") / "state.json").read_text())
     assert state["epoch"] == 1
+
+
+def test_cpu2_recipe_smoke_run_in_bfloat16(repo_root: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    """The v2 recipe end to end: sharp-preserving augmentation, class weights, weight EMA, bfloat16
+    training, and a float32 .tflite the served classifier loads."""
+    out = tmp_path / "v2"
+    _train(repo_root, fer2013_dir, out, "--recipe", "cpu2", "--precision", "mixed_bfloat16")
+    state = json.loads((out.with_name("v2.ckpt") / "state.json").read_text())
+    assert state["recipe"]["augment"] == "v2" and state["precision"] == "mixed_bfloat16"
+    assert state["ema_steps"] == 384 // 64 and (out.with_name("v2.ckpt") / "ema.npz").is_file()
+    assert "val_ema_accuracy" in _history_rows(out)[0]
+    from fer.classifier import Classifier
+
+    classifier = Classifier.load(out)
+    probs = classifier.predict_proba(np.zeros((2, 48, 48), np.uint8))
+    assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)

@@ -7,17 +7,15 @@ missing Chromium fails the test, elsewhere it is skipped. A screenshot goes to t
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import pytest
+from conftest import free_port
 from videoclips import TWO_FACES_FPS
 
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, chromium_path, running_app
+from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -26,28 +24,11 @@ START_TIMEOUT_S = 90  # app start (imports TensorFlow) on a loaded 2-core machin
 ANALYSIS_TIMEOUT_S = 180
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which(chromium_path()) or chromium_path()
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        reason = f"Chromium not found at {path}: `apt-get install chromium` (or set CHROMIUM_PATH)"
-        if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     try:
-        with running_app(_free_port(), log_path, timeout_s=START_TIMEOUT_S) as url:
+        with running_app(free_port(), log_path, timeout_s=START_TIMEOUT_S) as url:
             yield url
     except AppServerError as exc:
         pytest.fail(str(exc))

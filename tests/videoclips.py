@@ -18,7 +18,7 @@ from fer.videoio import encode_video
 
 W, H = 640, 480
 BACKGROUND = 110
-PORTRAIT_SIDE = 280  # the astronaut's face is ~57 px wide at this size
+PORTRAIT_SIDE = 400  # the astronaut's face is ~95 px wide at this size: well above the detector's minimum
 FER_SIDE = 150
 
 
@@ -47,7 +47,7 @@ def scene(faces: Faces, portrait: bool, fer_face: bool, dx: int = 0) -> np.ndarr
     frame = np.full((H, W, 3), BACKGROUND, np.uint8)
     if portrait:
         x = 20 + dx
-        frame[100 : 100 + PORTRAIT_SIDE, x : x + PORTRAIT_SIDE] = faces.portrait
+        frame[40 : 40 + PORTRAIT_SIDE, x : x + PORTRAIT_SIDE] = faces.portrait
     if fer_face:
         frame[150 : 150 + FER_SIDE, 440 : 440 + FER_SIDE] = faces.fer_face[..., None]
     return frame

@@ -222,11 +222,17 @@ def reliability_figure(reliability: Any, height: int = 360) -> go.Figure:
 
 
 def timeline_figure(
-    times: Sequence[float], probs: Sequence[Sequence[float]] | np.ndarray, height: int = 280
+    times: Sequence[float],
+    probs: Sequence[Sequence[float]] | np.ndarray,
+    height: int = 280,
+    gap_s: float | None = 1.5,
 ) -> go.Figure:
-    """The 7 emotion probabilities over time (seconds), one coloured line each, for the live page."""
-    t = list(times)
-    p = np.asarray(probs, dtype=np.float64).reshape(len(t), len(CLASS_NAMES)) if t else np.zeros((0, 7))
+    """The 7 emotion probabilities over time (seconds), one coloured line each, for the live page.
+
+    Samples further apart than ``gap_s`` (no face in between) are not joined: the lines break there,
+    so a stretch without a face shows as a gap instead of a straight line across it.
+    """
+    t, p = with_gaps(times, probs, gap_s)
     fig = go.Figure(
         [
             go.Scatter(
@@ -235,6 +241,7 @@ def timeline_figure(
                 mode="lines",
                 name=name,
                 line={"color": emotion_hex(name), "width": 2},
+                connectgaps=False,
                 hovertemplate=f"{name} %{{y:.0%}} at %{{x:.1f}} s<extra></extra>",
             )
             for i, name in enumerate(CLASS_NAMES)
@@ -245,3 +252,46 @@ def timeline_figure(
     _base_layout(fig, None, height)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.35})
     return fig
+
+
+def with_gaps(
+    times: Sequence[float], probs: Sequence[Sequence[float]] | np.ndarray, gap_s: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(times, probs) with a NaN row inserted wherever consecutive samples are more than ``gap_s`` apart.
+
+    Plotly draws no line through NaN, so each gap stays empty. ``gap_s=None`` inserts nothing.
+    """
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
+    p = np.asarray(probs, dtype=np.float64).reshape(len(t), len(CLASS_NAMES)) if len(t) else np.zeros((0, 7))
+    if gap_s is None or len(t) < 2:
+        return t, p
+    breaks = np.flatnonzero(np.diff(t) > gap_s) + 1  # index of the first sample after each gap
+    if len(breaks) == 0:
+        return t, p
+    gap_times = (t[breaks - 1] + t[breaks]) / 2
+    return np.insert(t, breaks, gap_times), np.insert(p, breaks, np.nan, axis=0)
+
+
+def probability_bars_html(probs: Sequence[float] | np.ndarray | None, *, muted: bool = False) -> str:
+    """The 7 probabilities as thin bars in each emotion's colour (label order), as one HTML block.
+
+    For the live page's panel, which redraws several times a second: plain HTML is far cheaper than a
+    Plotly chart and uses the same colours. ``None`` (no face) draws empty bars; ``muted`` greys them
+    out (stopped stream).
+    """
+    values = None if probs is None else np.asarray(probs, dtype=np.float64).reshape(-1)
+    rows = []
+    for i, name in enumerate(CLASS_NAMES):
+        p = 0.0 if values is None else float(values[i])
+        colour = "#bdbdbd" if muted else emotion_hex(name)
+        text = f"{p:.0%}" if values is not None else "—"
+        rows.append(
+            '<div style="display:flex;align-items:center;gap:6px;margin:1px 0;font-size:0.85rem">'
+            f'<span style="width:4.6em">{name}</span>'
+            '<span style="flex:1;background:rgba(128,128,128,0.18);border-radius:3px;height:0.7em">'
+            f'<span data-emotion="{name}" style="display:block;width:{100 * min(max(p, 0.0), 1.0):.1f}%;'
+            f'height:100%;background:{colour};border-radius:3px"></span></span>'
+            f'<span style="width:3em;text-align:right">{text}</span></div>'
+        )
+    opacity = "0.55" if muted else "1"
+    return f'<div style="opacity:{opacity}">' + "".join(rows) + "</div>"

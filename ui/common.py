@@ -6,13 +6,21 @@ the user's settings from, so all pages and all webcam threads share one loaded c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card
-from fer.detection import DetectorSettings
+from ui.server_guard import protect_server_process
+
+# app.py and every page import this module: here, once per server process, before any model code, TensorFlow
+# is kept out (it would make the webcam page's pylibsrtp segfault the server, issue 16; see ui/server_guard.py).
+protect_server_process()
+
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card  # noqa: E402
+from fer.detection import DetectorSettings  # noqa: E402
 
 SETTINGS_KEY = "fer_settings"
 
@@ -79,7 +87,7 @@ def sidebar() -> Settings:
             "Detector sensitivity",
             min_value=1,
             max_value=10,
-            value=6,
+            value=11 - DetectorSettings().min_neighbors,
             key="sensitivity",
             help="Higher finds more faces (and more false boxes): it lowers the Haar cascade's min neighbours.",
         )
@@ -88,10 +96,22 @@ def sidebar() -> Settings:
             20,
             300,
             DetectorSettings().min_size,
-            step=5,
+            step=4,  # 20 + 9 x 4 = 56, the default
             key="min_face_size",
-            help="Faces smaller than this (in the original image) are ignored.",
+            help="Faces smaller than this (in the original image) are ignored; in large photos the minimum also "
+            "grows with the photo (a fraction of its short side), so texture is not read as tiny faces.",
         )
+        with st.expander("Advanced detection"):
+            margin = st.slider(
+                "Face margin",
+                0.0,
+                0.4,
+                DetectorSettings().margin,
+                step=0.025,
+                key="face_margin",
+                help="Fraction of the face's side added around each detected box before it is cropped for the "
+                "model. The default was chosen by accuracy on labelled photos (README, *Face framing*).",
+            )
         card = model_card(name) or {}
         tta = st.toggle(
             "Mirror test-time augmentation",
@@ -102,7 +122,7 @@ def sidebar() -> Settings:
         st.caption("Everything runs on this computer: no image leaves it.")
     settings = Settings(
         model_name=name,
-        detector=DetectorSettings(min_neighbors=11 - sensitivity, min_size=int(min_size)),
+        detector=DetectorSettings(min_neighbors=11 - sensitivity, min_size=int(min_size), margin=float(margin)),
         tta=tta,
     )
     st.session_state[SETTINGS_KEY] = settings
@@ -112,3 +132,115 @@ def sidebar() -> Settings:
 def current_settings() -> Settings:
     """The sidebar's latest values (defaults before the sidebar first ran)."""
     return st.session_state.get(SETTINGS_KEY, Settings())
+
+
+# ----------------------------------------------------------------------------- state across pages
+#: Session-state key of the saved widget values (a dict: widget key -> last value).
+_KEPT_VALUES = "_kept_widget_values"
+
+
+def kept(key: str, default: Any = None) -> str:
+    """The key for a widget whose value must survive a round trip to another page; pass it as ``key=``.
+
+    Streamlit deletes a widget's value at the end of the first run that does not draw it (the user is
+    on another page). :func:`keep_widget_state`, called by app.py at the start of every run, saves
+    these widgets' values just before that happens; here, before the widget is drawn again, the saved
+    value (else ``default``) is put back. Give the widget no ``value``/``index`` of its own: the
+    default goes here, so Streamlit never sees two competing defaults.
+    """
+    saved: dict[str, Any] = st.session_state.setdefault(_KEPT_VALUES, {})
+    if key not in st.session_state:
+        if key in saved:
+            st.session_state[key] = saved[key]
+        elif default is not None:
+            st.session_state[key] = default
+    saved.setdefault(key, st.session_state.get(key))
+    return key
+
+
+def kept_value(key: str, default: Any = None) -> Any:
+    """A kept widget's value, also while the widget is not drawn (e.g. a setting of a photo not shown)."""
+    if key in st.session_state:
+        return st.session_state[key]
+    return st.session_state.get(_KEPT_VALUES, {}).get(key, default)
+
+
+def keep_widget_state() -> None:
+    """Save the current value of every :func:`kept` widget (app.py calls this first thing in each run)."""
+    saved: dict[str, Any] = st.session_state.setdefault(_KEPT_VALUES, {})
+    for key in saved:
+        if key in st.session_state:
+            saved[key] = st.session_state[key]
+
+
+def forget_kept(key: str) -> None:
+    """Drop a kept widget's saved value (e.g. a per-photo toggle once the photo is removed)."""
+    st.session_state.setdefault(_KEPT_VALUES, {}).pop(key, None)
+    st.session_state.pop(key, None)
+
+
+# ----------------------------------------------------------------------------- photos of this session
+_PHOTOS = "_session_photos"
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo the user gave this session (uploaded or taken), kept in memory only, never on disk."""
+
+    name: str
+    data: bytes
+    digest: str  # sha256 of the bytes: the cache key of its analysis
+    source: str = "upload"  # "upload" or "camera"
+
+    @property
+    def key(self) -> str:
+        """Identity in the store: the same bytes under the same name are one photo."""
+        return f"{self.digest[:16]}:{self.name}"
+
+
+def session_photos() -> dict[str, StoredPhoto]:
+    """This session's photos, in the order they were added (survives page switches, never on disk)."""
+    return st.session_state.setdefault(_PHOTOS, {})
+
+
+def add_photo(photo: StoredPhoto) -> None:
+    session_photos().setdefault(photo.key, photo)
+
+
+def remove_photo(key: str) -> None:
+    """Forget a photo, its analyses and its kept per-photo choices (widget keys start with its key)."""
+    session_photos().pop(key, None)
+    _results().pop(key, None)
+    saved = st.session_state.get(_KEPT_VALUES, {})
+    for widget_key in [k for k in saved if k.startswith(key)]:
+        del saved[widget_key]
+
+
+def clear_photos() -> None:
+    for key in list(session_photos()):
+        remove_photo(key)
+
+
+_RESULTS = "_session_results"
+
+
+def _results() -> dict[str, dict[Hashable, Any]]:
+    return st.session_state.setdefault(_RESULTS, {})
+
+
+def remembered_result(photo_key: str, settings_key: Hashable, compute: Callable[[], Any]) -> Any:
+    """The analysis of a stored photo under these settings, computed once and kept for the session.
+
+    Only the latest few settings per photo are kept, so toggling back and forth is instant while the
+    memory stays bounded by the photos in the store.
+    """
+    per_photo = _results().setdefault(photo_key, {})
+    if settings_key not in per_photo:
+        per_photo[settings_key] = compute()
+        while len(per_photo) > _RESULTS_PER_PHOTO:
+            per_photo.pop(next(iter(per_photo)))
+    return per_photo[settings_key]
+
+
+#: Settings combinations remembered per photo (e.g. detected faces and whole-image mode, TTA on/off).
+_RESULTS_PER_PHOTO = 4

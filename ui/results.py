@@ -1,149 +1,48 @@
-"""UI-free helpers behind the pages: analyse uploaded bytes, export results, format numbers.
+"""Formatting for the pages: numbers, face tables, notes on how faces were found, model-card figures.
 
-Kept out of the page scripts so they can be unit-tested without Streamlit and so the upload page's
-JSON export is built from the very same ``FaceResult.to_dict()`` as ``python -m fer predict --json``.
+The photo engine and its exports (analysis of uploaded bytes, JSON/CSV) live in :mod:`fer.results`,
+shared with ``python -m fer predict``; this module only turns results into what a page shows.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 import cv2
 import numpy as np
 
-from fer.classifier import Classifier
-from fer.detection import DetectorSettings
-from fer.imageio import ImageDecodeError, decode_image
-from fer.labels import CLASS_NAMES
-from fer.pipeline import FaceResult, analyze, annotate
+from fer.pipeline import FaceResult
+from fer.results import ImageResult
 
-#: Longer side of the annotated image kept for display; the download re-annotates at full size.
-DISPLAY_SIDE = 1280
-#: Images whose both sides are at most this are taken as pre-cropped faces (e.g. 48x48 FER2013 crops).
-SMALL_IMAGE_SIDE = 96
+#: What the page says about faces that the plain detector did not find (never silent).
+SOURCE_NOTES = {
+    "padded": "found on a padded copy: the photo is cropped tightly around the face",
+    "whole-image": "no face detected, so the whole image was read as one face",
+}
 
 
-@dataclass(frozen=True)
-class ImageResult:
-    """What the upload page shows for one file: the faces found, or why the file could not be read."""
-
-    name: str
-    faces: list[FaceResult] = field(default_factory=list)
-    display: np.ndarray | None = None  # annotated RGB, longer side <= DISPLAY_SIDE
-    shape: tuple[int, int] = (0, 0)  # (height, width) of the analysed image
-    whole_face: bool = False
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        """One entry of ``python -m fer predict --json``: path, faces, and "error" when unreadable."""
-        entry: dict = {"path": self.name, "faces": [f.to_dict() for f in self.faces]}
-        if self.error is not None:
-            entry["error"] = self.error
-        return entry
+HINT = "Check the box: if it is not a face, ignore this result."
 
 
-def digest(data: bytes) -> str:
-    """Content hash of an upload: the cache key, so a renamed copy is not analysed twice."""
-    return hashlib.sha256(data).hexdigest()
+def source_note(result: ImageResult) -> str | None:
+    """One sentence on faces the tight-crop fallback found (None when the detector found them all)."""
+    if result.whole_face:
+        return "The whole image was read as one face, as asked (no detection)."
+    sources = {f.source for f in result.faces}
+    if "whole-image" in sources:
+        return f"No face was detected, so the whole image was read as one face (it looks like a face crop). {HINT}"
+    if "padded" in sources:
+        return f"The face was found only on a padded copy: the photo is cropped tightly around the face. {HINT}"
+    return None
 
 
-def is_small(shape: tuple[int, ...]) -> bool:
-    """True for images that are most likely one pre-cropped face (both sides <= SMALL_IMAGE_SIDE)."""
-    return 0 < shape[0] <= SMALL_IMAGE_SIDE and 0 < shape[1] <= SMALL_IMAGE_SIDE
-
-
-def analyse_bytes(
-    data: bytes,
-    name: str,
-    classifier: Classifier,
-    settings: DetectorSettings,
-    whole_face: bool | None = None,
-    tta: bool | None = None,
-) -> ImageResult:
-    """Decode (in memory only) and analyse one uploaded file; a decode failure becomes ``error``.
-
-    ``whole_face=None`` decides by size: small images are treated as one face without detection.
-    """
-    try:
-        image = decode_image(data, name)
-    except ImageDecodeError as exc:
-        return ImageResult(name=name, error=str(exc))
-    whole = is_small(image.shape) if whole_face is None else whole_face
-    faces = analyze(image, classifier, settings, whole_face=whole, tta=tta)
-    return ImageResult(
-        name=name,
-        faces=faces,
-        display=fit_within(annotate(image, faces), DISPLAY_SIDE),
-        shape=image.shape[:2],
-        whole_face=whole,
-    )
-
-
-def annotated_png(data: bytes, name: str, faces: list[FaceResult]) -> bytes:
-    """Full-resolution annotated PNG, re-decoded from the upload on demand (nothing kept on disk)."""
-    return png_bytes(annotate(decode_image(data, name), faces))
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """PNG encoding of an RGB uint8 image."""
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ValueError("PNG encoding failed")
-    return buf.tobytes()
-
-
-def fit_within(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """Area-downscale so the longer side is at most ``max_side`` (smaller images are returned as is)."""
-    h, w = rgb.shape[:2]
-    if max(h, w) <= max_side:
-        return rgb
-    scale = max_side / max(h, w)
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+def face_caption(face: FaceResult) -> str:
+    """Short note after a face's heading when the fallback found it, else empty."""
+    note = SOURCE_NOTES.get(face.source)
+    return f" · {note}" if note else ""
 
 
 def enlarge(face: np.ndarray, size: int = 144) -> np.ndarray:
     """A 48x48 face scaled up with nearest-neighbour, so the pixels the model saw stay visible."""
     return cv2.resize(face, (size, size), interpolation=cv2.INTER_NEAREST)
-
-
-def results_json(results: Iterable[ImageResult]) -> str:
-    """The JSON document of ``python -m fer predict --json`` for these uploads."""
-    return json.dumps([r.to_dict() for r in results], indent=2) + "\n"
-
-
-CSV_COLUMNS = ["path", "face", "x", "y", "w", "h", "label", "confidence", *CLASS_NAMES, "error"]
-
-
-def results_csv(results: Iterable[ImageResult]) -> str:
-    """One CSV row per face (one row with the error for an unreadable file, none for a faceless image)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for result in results:
-        entry = result.to_dict()
-        if "error" in entry:
-            writer.writerow({"path": entry["path"], "error": entry["error"]})
-        for i, face in enumerate(entry["faces"], 1):
-            x, y, w, h = face["box"]
-            writer.writerow(
-                {
-                    "path": entry["path"],
-                    "face": i,
-                    "x": x,
-                    "y": y,
-                    "w": w,
-                    "h": h,
-                    "label": face["label"],
-                    "confidence": face["confidence"],
-                    **face["probs"],
-                }
-            )
-    return out.getvalue()
 
 
 def faces_table(faces: list[FaceResult]) -> list[dict]:

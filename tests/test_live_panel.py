@@ -1,0 +1,151 @@
+"""The Live page's panel beside the video, driven by a real LiveProcessor on real frames of the portrait.
+
+The page itself needs a WebRTC session (streamlit-webrtc does not run under AppTest), so the panel's
+functions (``ui.live_panel``) are run here through AppTest on a processor that has analysed frames;
+``tests/test_live_browser.py`` presses STOP in Chromium on the real page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fer.labels import CLASS_NAMES, emotion_hex
+from fer.live import LiveProcessor
+from ui.charts import probability_bars, probability_bars_html, timeline_figure, with_gaps
+
+
+@pytest.fixture(scope="module")
+def portrait(astronaut_path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(astronaut_path)), cv2.COLOR_BGR2RGB)
+
+
+def _fed(classifier, frame: np.ndarray, n: int = 6) -> LiveProcessor:
+    processor = LiveProcessor(classifier, redetect_interval=0)
+    for _ in range(n):
+        processor.process(frame)
+    return processor
+
+
+def _panel(processor, playing: bool, start_frames: int) -> None:
+    from ui.live_panel import stats_panel
+
+    stats_panel(processor, playing, start_frames)
+
+
+def _run(processor: LiveProcessor, playing: bool, start_frames: int = 0) -> AppTest:
+    at = AppTest.from_function(_panel, args=(processor, playing, start_frames), default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_two_faces_get_numbered_bars_and_a_group_mood(classifier, portrait) -> None:
+    frame = cv2.resize(np.hstack([portrait, portrait]), (640, 320))
+    processor = _fed(classifier, frame)
+    stats = processor.latest_stats()
+    assert stats.n_faces == 2 and len(stats.face_probs) == 2
+    at = _run(processor, playing=True)
+    metrics = _metrics(at)
+    assert metrics["Faces"] == "2" and metrics["Processed FPS"] != "—"
+    mood = np.mean(stats.face_probs, axis=0)
+    assert metrics["Group mood"] == CLASS_NAMES[int(np.argmax(mood))]
+    text = _html(at)
+    for number, probs in enumerate(stats.face_probs, 1):
+        top = int(np.argmax(probs))
+        assert f"**Face {number}**: {CLASS_NAMES[top]} {probs[top]:.0%}" in text
+    assert text.count('data-emotion="happy"') == 3  # group mood + one block per face
+
+
+def test_more_faces_than_the_panel_shows_are_counted(classifier, portrait) -> None:
+    grid = np.vstack([np.hstack([portrait] * 3)] * 2)
+    frame = cv2.resize(grid, (960, 640))
+    processor = _fed(classifier, frame, n=2)
+    n = processor.latest_stats().n_faces
+    assert n == 6
+    at = _run(processor, playing=True)
+    text = _html(at)
+    assert "**Face 4**" in text and "**Face 5**" not in text
+    assert any("+2 more faces" in c.value for c in at.caption)
+
+
+def test_after_stop_nothing_looks_live(classifier, portrait) -> None:
+    processor = _fed(classifier, cv2.resize(portrait, (640, 480)))
+    live = _metrics(_run(processor, playing=True))
+    assert live["Faces"] == "1" and live["Emotion"] in CLASS_NAMES and live["Processed FPS"] != "—"
+
+    at = _run(processor, playing=False)  # STOP pressed, or the page was left (which ends the stream)
+    stopped = _metrics(at)
+    assert stopped["Processed FPS"] == stopped["Per-frame ms"] == stopped["Faces"] == stopped["Emotion"] == "—"
+    assert stopped["Frames processed"] == f"{processor.frames_processed:,}"  # a total, not a live figure
+    html = _html(at)
+    assert "#bdbdbd" in html and not any(emotion_hex(name) in html for name in CLASS_NAMES), "bars greyed out"
+    assert re.findall(r"width:([\d.]+)%", html) == ["0.0"] * len(CLASS_NAMES), "and empty"
+    assert any("Stopped" in c.value for c in at.caption)
+
+
+def test_a_restarted_stream_shows_no_old_figures_before_its_first_frame(classifier, portrait) -> None:
+    processor = _fed(classifier, cv2.resize(portrait, (640, 480)))
+    at = _run(processor, playing=True, start_frames=processor.frames_processed)
+    assert _metrics(at)["Faces"] == "—"
+    assert any("Waiting for the first frame" in c.value for c in at.caption)
+
+
+def test_bars_use_the_emotion_colours_of_every_other_chart() -> None:
+    probs = np.linspace(1, 7, 7) / 28
+    html = probability_bars_html(probs)
+    bars = go_colours_by_name(probability_bars(probs))
+    lines = {trace.name: trace.line.color for trace in timeline_figure([0.0, 0.25], [probs, probs]).data}
+    for name in CLASS_NAMES:
+        assert f'data-emotion="{name}" style="display:block;width:{100 * probs[CLASS_NAMES.index(name)]:.1f}%' in html
+        assert f"background:{emotion_hex(name)}" in html
+        assert bars[name] == lines[name] == emotion_hex(name)
+
+
+def go_colours_by_name(fig) -> dict[str, str]:
+    trace = fig.data[0]
+    return dict(zip(trace.y, trace.marker.color))
+
+
+# ----------------------------------------------------------------------------- timeline gaps
+def test_gaps_break_the_lines() -> None:
+    times = [0.0, 0.25, 0.5, 4.5, 4.75]
+    probs = np.tile(np.eye(7)[3], (5, 1))
+    t, p = with_gaps(times, probs, gap_s=1.0)
+    assert len(t) == 6 and np.isnan(p[3]).all() and 0.5 < t[3] < 4.5
+    assert not np.isnan(p[[0, 1, 2, 4, 5]]).any()
+    t2, p2 = with_gaps(times[:3], probs[:3], gap_s=1.0)
+    assert len(t2) == 3 and not np.isnan(p2).any()
+
+
+def test_a_stretch_without_a_face_is_a_gap_in_the_live_timeline(classifier, portrait) -> None:
+    """Face for 2 s, nobody for 3 s, face again: the chart has no line across the empty 3 s."""
+    clock = [0.0]
+    processor = LiveProcessor(classifier, redetect_interval=0, clock=lambda: clock[0])
+    face = cv2.resize(portrait, (640, 480))
+    empty = np.full_like(face, 120)
+    for frame, seconds in ((face, 2.0), (empty, 3.0), (face, 1.0)):
+        end = clock[0] + seconds
+        while clock[0] < end:
+            processor.process(frame)
+            clock[0] += 0.1
+    times, probs, _ = processor.timeline_arrays()
+    assert np.diff(times).max() > 2.5, "no samples while nobody was there"
+    fig = timeline_figure(times, probs)
+    for trace in fig.data:
+        y = np.asarray(trace.y, dtype=np.float64)
+        x = np.asarray(trace.x, dtype=np.float64)
+        gaps = np.flatnonzero(np.isnan(y))
+        assert len(gaps) == 1 and trace.connectgaps is False
+        assert x[gaps[0] - 1] < 2.1 and x[gaps[0] + 1] > 4.9
