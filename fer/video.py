@@ -17,10 +17,12 @@ import io
 import json
 import math
 import os
+import queue
+import threading
 import time
 import warnings
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, TextIO
 
@@ -41,6 +43,8 @@ TRACK_GAP_S = 1.5
 #: ``max_shift``): enough for a person walking past at 2 analysed frames/s, less than the gap between
 #: two people side by side.
 TRACK_MAX_SHIFT = 1.0
+#: Frames decoded and searched for faces ahead of the classification (see ``_in_a_thread``).
+PIPELINE_DEPTH = 8
 #: While no face is known, the whole frame is scanned at most this often (video seconds): footage
 #: without faces (title cards, an empty room) would otherwise cost a full scan per frame (~12 frames/s
 #: at 640x480 measured here under load, against ~80 with a face followed). A face that walks in is
@@ -338,21 +342,21 @@ def analyse_video(
         tracker = FaceTracker(
             options.smoothing, max_missed=max(1, math.ceil(TRACK_GAP_S * rate)), max_shift=TRACK_MAX_SHIFT
         )
-        finder = DetectOrFollow(options.redetect_interval, idle_interval=IDLE_SCAN_S)
         columns, watch = _Columns(), _RateWatch(info.fps)
         writer = AnnotatedWriter(out, reader) if out is not None else None
         shown: list[tuple[int, FaceResult]] = []
-        slot, decoded, cancelled, last_t = -1, 0, False, 0.0
+        decoded, cancelled, last_t = 0, False, 0.0
+        located = _in_a_thread(_locate_faces(reader, options, with_audio=writer is not None), PIPELINE_DEPTH)
         try:
-            for frame in reader.frames(on_audio=writer.write_audio if writer else None):
+            for item in located:
+                if not isinstance(item, _Located):
+                    writer.write_audio(item)
+                    continue
+                frame = item.frame
                 decoded, last_t = decoded + 1, frame.t
                 watch.add(frame.t)
-                due = options.fps is None or math.floor(frame.t * options.fps + 1e-6) > slot
-                if due:
-                    slot = -1 if options.fps is None else math.floor(frame.t * options.fps + 1e-6)
-                    gray = frame.gray()
-                    boxes = finder.find(gray, options.detector, frame.t)
-                    shown = tracker.track(classify_boxes(gray, boxes, classifier, tta=tta))
+                if item.boxes is not None:  # an analysed frame
+                    shown = tracker.track(classify_boxes(item.gray, item.boxes, classifier, tta=tta))
                     columns.add(frame, shown)
                 if writer is not None:
                     writer.write(draw_faces(frame.rgb(), shown), frame)
@@ -362,6 +366,7 @@ def analyse_video(
                     cancelled = True
                     break
         finally:
+            located.close()  # stops the decoding thread before the reader closes
             if writer is not None:
                 writer.close()
         if decoded == 0:
@@ -384,6 +389,84 @@ def analyse_video(
     )
     analysis.notes = _notes(analysis, watch, damaged, last_t)
     return analysis
+
+
+@dataclass
+class _Located:
+    """A decoded frame, with its grey image and face boxes when it is one of the analysed frames."""
+
+    frame: Frame
+    gray: np.ndarray | None = None
+    boxes: list | None = None
+
+
+def _locate_faces(reader: VideoReader, options: VideoOptions, *, with_audio: bool) -> Iterator[_Located | object]:
+    """Decode, pick the analysed frames and find their faces (the first stage; audio packets pass through)."""
+    finder = DetectOrFollow(options.redetect_interval, idle_interval=IDLE_SCAN_S)
+    slot = -1
+    for item in reader.frames(with_audio=with_audio):
+        if not isinstance(item, Frame):
+            yield item
+            continue
+        if options.fps is not None:
+            now = math.floor(item.t * options.fps + 1e-6)
+            if now <= slot:
+                yield _Located(item)
+                continue
+            slot = now
+        gray = item.gray()
+        yield _Located(item, gray, finder.find(gray, options.detector, item.t))
+
+
+def _in_a_thread(items: Iterator, depth: int) -> Generator:
+    """Run an iterator in a worker thread, ``depth`` items ahead of the consumer.
+
+    Detection (OpenCV) and decoding (FFmpeg) release the GIL, so finding faces in the next frames
+    overlaps classifying, tracking and writing this one: the two halves of the work use both cores.
+    Closing the returned generator stops the worker; an exception in the worker is raised here.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            buffer.put((done, exc))
+        finally:
+            getattr(items, "close", lambda: None)()  # in this thread, which ran it
+
+    def consume() -> Generator:
+        worker = threading.Thread(target=work, name="fer-video-decode", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item, error = buffer.get()
+                if item is done:
+                    if error is not None:
+                        raise error
+                    return
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():  # let a blocked put() see the stop
+                try:
+                    buffer.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            worker.join()
+
+    return consume()
 
 
 def draw_faces(rgb: np.ndarray, faces: list[tuple[int, FaceResult]]) -> np.ndarray:

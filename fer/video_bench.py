@@ -2,7 +2,9 @@
 
 - frames/s analysed on a 640x480 clip with one face (the astronaut portrait drifting sideways, 30
   frames/s), default settings (every frame, the model card's TTA); the same with the annotated
-  H.264 video written, and the writing's own ms per frame;
+  H.264 video written, and the writing's own ms per frame. Each both per wall-clock second (what
+  a user waits; the analysis uses two threads) and per CPU second (what it costs; steadier on a
+  shared machine); contenders take turns in each of ``ROUNDS`` rounds and medians are reported;
 - baseline: the PyPI ``fer`` package's per-frame pipeline, which its ``Video.analyze`` runs on every
   frame: OpenCV's Haar cascade at its defaults (scale 1.1, 5 neighbours, 50 px) on the whole frame,
   its crop (squared box + 10 px, 64x64, scaled to [-1, 1]) and its bundled mini-XCEPTION, loaded

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -183,16 +183,16 @@ class VideoReader:
     def video_stream(self) -> av.video.stream.VideoStream:
         return self._stream
 
-    def frames(self, on_audio: Callable[[av.Packet], None] | None = None) -> Iterator[Frame]:
-        """Every frame in display order; audio packets go to ``on_audio`` as they are read."""
-        streams = [self._stream] + ([self.audio_stream] if on_audio and self.audio_stream else [])
+    def frames(self, with_audio: bool = False) -> Iterator[Frame | av.Packet]:
+        """Every frame in display order; with ``with_audio``, the audio packets too, in file order."""
+        streams = [self._stream] + ([self.audio_stream] if with_audio and self.audio_stream else [])
         origin: int | None = None
         index = 0
         try:
             for packet in self._container.demux(*streams):
                 if packet.stream.type == "audio":
                     if packet.dts is not None:
-                        on_audio(packet)
+                        yield packet
                     continue
                 for frame in packet.decode():
                     if origin is None:
