@@ -1,40 +1,38 @@
-"""Emotions over time in a video file: faces tracked with stable ids, per-face summaries, CSV and JSON.
+"""Emotions over time in a video file: faces tracked with stable ids through every frame or N a second.
 
-:func:`analyse_video` streams the file (:mod:`fer.videoio`), analyses every frame or N frames per
-second with the webcam's machinery (:class:`fer.tracking.DetectOrFollow` to find faces cheaply,
-:class:`fer.tracking.FaceTracker` for ids and smoothing, in video time so results do not depend on
-the machine's speed), and optionally writes the annotated video. What it keeps per analysed frame is
-a few numbers per face in compact columns (~60 bytes a face), never pixels, so memory stays flat
-however long the video is.
+:func:`analyse_video` streams the file (:mod:`fer.videoio`) and analyses it with the webcam's
+machinery (:class:`fer.tracking.DetectOrFollow` to find faces cheaply, :class:`fer.tracking.FaceTracker`
+for ids and smoothing, in video time so results do not depend on the machine's speed), optionally
+writing the annotated video. Decoding and face finding run one stage ahead in a worker thread, so the
+analysis uses two cores. What it keeps per analysed frame is a few numbers per face in compact columns
+(:class:`fer.video_result.VideoAnalysis`, ~60 bytes a face), never pixels, so memory stays flat however
+long the video is. Frames between analysed ones are written with the last analysed boxes.
 
 A face that leaves the picture for longer than ``TRACK_GAP_S`` and comes back gets a new id.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import queue
 import threading
 import time
-import warnings
 from array import array
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import BinaryIO, TextIO
+from typing import BinaryIO
 
 import cv2
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection import DetectorSettings, crop_face
-from fer.labels import CLASS_NAMES, NUM_CLASSES
+from fer.detection import DetectorSettings
+from fer.labels import NUM_CLASSES
 from fer.pipeline import FaceResult, annotate, classify_boxes
 from fer.tracking import REDETECT_INTERVAL_S, DetectOrFollow, FaceTracker
-from fer.videoio import AnnotatedWriter, Frame, Source, VideoError, VideoInfo, VideoReader
+from fer.video_result import VideoAnalysis
+from fer.videoio import AnnotatedWriter, Frame, Source, VideoError, VideoReader
 
 #: A face unseen for up to this long keeps its id (it covers a full-scan interval, in which a face the
 #: follower lost is found again); longer, and it comes back under a new id.
@@ -53,8 +51,6 @@ IDLE_SCAN_S = 0.25
 #: The frame rate is called variable when more than 1 % of frame intervals differ from the nominal
 #: one by more than this fraction.
 VFR_TOLERANCE = 0.1
-#: Timelines for charts are averaged down to at most this many points (the CSV keeps every frame).
-CHART_POINTS = 1500
 
 #: progress(seconds done, total seconds (estimated from the bytes read when the file does not say), frames)
 Progress = Callable[[float, float | None, int], None]
@@ -81,36 +77,6 @@ class VideoOptions:
             "tta": self.tta,
             "detector": asdict(self.detector),
             "redetect_interval": self.redetect_interval,
-        }
-
-
-@dataclass(frozen=True)
-class FaceSummary:
-    """One tracked face over the whole video (weighted by the time each analysed frame stands for)."""
-
-    id: int
-    frames: int  # analysed frames it was found in
-    seconds: float  # time on screen
-    first_s: float
-    last_s: float
-    share: dict[str, float]  # fraction of its time on screen with each (smoothed) label
-    mean_probs: np.ndarray  # float32 [7]
-
-    @property
-    def label(self) -> str:
-        """The emotion it showed longest."""
-        return max(self.share, key=self.share.__getitem__)
-
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "frames": self.frames,
-            "seconds": round(self.seconds, 3),
-            "first_s": round(self.first_s, 3),
-            "last_s": round(self.last_s, 3),
-            "label": self.label,
-            "share": {k: round(v, 4) for k, v in self.share.items()},
-            "mean_probs": {n: round(float(p), 4) for n, p in zip(CLASS_NAMES, self.mean_probs)},
         }
 
 
@@ -157,165 +123,6 @@ class _RateWatch:
     @property
     def variable(self) -> bool:
         return self.odd > max(2, 0.01 * self.intervals)
-
-
-@dataclass
-class VideoAnalysis:
-    """Everything :func:`analyse_video` found; arrays are columns (S analysed frames, R face rows)."""
-
-    info: VideoInfo
-    options: VideoOptions
-    sample_t: np.ndarray  # [S] seconds
-    sample_frame: np.ndarray  # [S] frame index in the video
-    row_sample: np.ndarray  # [R] which analysed frame
-    row_id: np.ndarray  # [R] face id
-    row_box: np.ndarray  # [R, 4] x, y, w, h in the delivered (upright, possibly scaled) frame
-    row_probs: np.ndarray  # [R, 7] smoothed probabilities
-    frames_decoded: int
-    seconds: float  # wall time of the analysis (and writing)
-    notes: list[str] = field(default_factory=list)
-    cancelled: bool = False
-    variable_rate: bool = False
-    audio: str = "not written"
-
-    # ------------------------------------------------------------------ per face
-    @property
-    def face_ids(self) -> list[int]:
-        return sorted({int(i) for i in self.row_id})
-
-    def sample_durations(self) -> np.ndarray:
-        """Seconds each analysed frame stands for: until the next one (the last: one analysis step)."""
-        t = self.sample_t
-        if len(t) == 0:
-            return np.zeros(0)
-        step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / (self.options.fps or self.info.fps or 30.0)
-        return np.append(np.diff(t), step).clip(min=0.0)
-
-    def faces(self) -> list[FaceSummary]:
-        """One summary per face id, longest on screen first."""
-        durations = self.sample_durations()
-        out = []
-        for face_id in self.face_ids:
-            mask = self.row_id == face_id
-            d = durations[self.row_sample[mask]]
-            probs = self.row_probs[mask]
-            total = float(d.sum())
-            labels = probs.argmax(axis=1)
-            weights = d / total if total > 0 else np.full(len(d), 1.0 / len(d))
-            share = {name: float(weights[labels == i].sum()) for i, name in enumerate(CLASS_NAMES)}
-            times = self.sample_t[self.row_sample[mask]]
-            out.append(
-                FaceSummary(
-                    id=face_id,
-                    frames=int(mask.sum()),
-                    seconds=total,
-                    first_s=float(times.min()),
-                    last_s=float(times.max()),
-                    share=share,
-                    mean_probs=(weights[:, None] * probs).sum(axis=0).astype(np.float32),
-                )
-            )
-        return sorted(out, key=lambda f: (-f.seconds, f.id))
-
-    def face_timeline(self, face_id: int, max_points: int = CHART_POINTS) -> tuple[np.ndarray, np.ndarray]:
-        """(times [N], probs [N, 7]) of one face; NaN rows where it was absent, so charts show gaps."""
-        dense = np.full((len(self.sample_t), NUM_CLASSES), np.nan, np.float32)
-        mask = self.row_id == face_id
-        dense[self.row_sample[mask]] = self.row_probs[mask]
-        return _average_down(self.sample_t, dense, max_points)
-
-    def mood_timeline(self, max_points: int = CHART_POINTS) -> tuple[np.ndarray, np.ndarray]:
-        """(times, probs) of the overall mood: the mean over the faces in each frame, NaN without one."""
-        total = np.zeros((len(self.sample_t), NUM_CLASSES), np.float64)
-        count = np.bincount(self.row_sample, minlength=len(self.sample_t)).astype(np.float64)
-        np.add.at(total, self.row_sample, self.row_probs)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mood = (total / count[:, None]).astype(np.float32)
-        return _average_down(self.sample_t, mood, max_points)
-
-    def nearest_sample(self, t: float) -> int:
-        """Index of the analysed frame closest to ``t`` seconds."""
-        if len(self.sample_t) == 0:
-            raise ValueError("no frame was analysed")
-        i = int(np.searchsorted(self.sample_t, t))
-        candidates = [c for c in (i - 1, i) if 0 <= c < len(self.sample_t)]
-        return min(candidates, key=lambda c: abs(self.sample_t[c] - t))
-
-    def faces_at(self, sample: int, image: np.ndarray) -> list[tuple[int, FaceResult]]:
-        """(id, face) of one analysed frame, the crops cut again from ``image`` (that frame's pixels)."""
-        rows = np.flatnonzero(self.row_sample == sample)
-        return [
-            (
-                int(self.row_id[r]),
-                FaceResult(
-                    tuple(int(v) for v in self.row_box[r]), self.row_probs[r].copy(), crop_face(image, self.row_box[r])
-                ),
-            )
-            for r in rows
-        ]
-
-    # ------------------------------------------------------------------ exports
-    def write_csv(self, fp: TextIO) -> None:
-        """One row per face per analysed frame: ``t_seconds,frame,face_id,x,y,w,h,label,angry,...``.
-
-        An analysed frame without a face gets one row with the face fields empty, so gaps are visible.
-        """
-        writer = csv.writer(fp, lineterminator="\n")
-        writer.writerow(["t_seconds", "frame", "face_id", "x", "y", "w", "h", "label", *CLASS_NAMES])
-        for t, frame, faces in self._frames():
-            head = [f"{t:.3f}", frame]
-            if not faces:
-                writer.writerow(head + [""] * (6 + NUM_CLASSES))
-            for face in faces:
-                writer.writerow(head + [face["id"], *face["box"], face["label"], *face["probs"].values()])
-
-    def write_json(self, fp: TextIO) -> None:
-        """The JSON document of the page's download and ``python -m fer video --json``, written frame by
-        frame (a 10-minute video has ~18,000 frames: never one big dict in memory)."""
-        head = {
-            "file": self.info.name,
-            "video": self.info.to_dict(),
-            "options": self.options.to_dict(),
-            "frames_decoded": self.frames_decoded,
-            "frames_analysed": len(self.sample_t),
-            "cancelled": self.cancelled,
-            "variable_frame_rate": self.variable_rate,
-            "audio": self.audio,
-            "notes": list(self.notes),
-            "faces": [f.to_dict() for f in self.faces()],
-        }
-        fp.write(json.dumps(head)[:-1] + ', "frames": [')
-        for i, (t, frame, faces) in enumerate(self._frames()):
-            fp.write((",\n" if i else "\n") + json.dumps({"t": round(t, 3), "frame": frame, "faces": faces}))
-        fp.write("\n]}\n")
-
-    def to_csv(self) -> str:
-        buf = io.StringIO()
-        self.write_csv(buf)
-        return buf.getvalue()
-
-    def to_json(self) -> str:
-        buf = io.StringIO()
-        self.write_json(buf)
-        return buf.getvalue()
-
-    def _frames(self) -> Iterator[tuple[float, int, list[dict]]]:
-        """(t, frame index, faces as export dicts) per analysed frame, in order."""
-        order = np.argsort(self.row_sample, kind="stable")
-        bounds = np.searchsorted(self.row_sample[order], np.arange(len(self.sample_t) + 1))
-        for s, (t, frame) in enumerate(zip(self.sample_t, self.sample_frame)):
-            faces = []
-            for r in order[bounds[s] : bounds[s + 1]]:
-                probs = self.row_probs[r]
-                faces.append(
-                    {
-                        "id": int(self.row_id[r]),
-                        "box": [int(v) for v in self.row_box[r]],
-                        "label": CLASS_NAMES[int(probs.argmax())],
-                        "probs": {n: round(float(p), 4) for n, p in zip(CLASS_NAMES, probs)},
-                    }
-                )
-            yield float(t), int(frame), faces
 
 
 def analyse_video(
@@ -514,17 +321,3 @@ def _notes(analysis: VideoAnalysis, watch: _RateWatch, damaged: str | None, last
     if len(analysis.row_id) == 0:
         notes.append("No face was found in the analysed frames.")
     return notes
-
-
-def _average_down(t: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_points`` rows: means over runs of consecutive rows (all-NaN runs stay NaN, as gaps)."""
-    n = len(t)
-    if n <= max_points:
-        return t.copy(), values.copy()
-    k = math.ceil(n / max_points)
-    pad = (-n) % k
-    tt = np.append(t, np.full(pad, t[-1])).reshape(-1, k)[:, 0]
-    vv = np.vstack([values, np.full((pad, values.shape[1]), np.nan, values.dtype)]).reshape(-1, k, values.shape[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)  # "mean of empty slice": a gap, NaN is right
-        return tt, np.nanmean(vv, axis=1).astype(np.float32)

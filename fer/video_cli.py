@@ -12,7 +12,8 @@ from pathlib import Path
 
 from fer.classifier import Classifier
 from fer.detection import DetectorSettings
-from fer.video import VideoAnalysis, VideoOptions, analyse_video
+from fer.video import VideoOptions, analyse_video
+from fer.video_result import VideoAnalysis
 
 
 def add_video_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import streamlit as st
 
 from fer.labels import CLASS_NAMES
-from fer.video import TRACK_GAP_S, VideoAnalysis, VideoOptions, draw_faces
+from fer.video import TRACK_GAP_S, VideoOptions, draw_faces
+from fer.video_result import VideoAnalysis
 from fer.videoio import VideoError, VideoReader
 from ui.charts import probability_bars, timeline_figure
 from ui.common import Settings

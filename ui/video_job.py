@@ -13,7 +13,8 @@ import threading
 import time
 
 from fer.classifier import Classifier
-from fer.video import VideoAnalysis, VideoOptions, analyse_video
+from fer.video import VideoOptions, analyse_video
+from fer.video_result import VideoAnalysis
 from fer.videoio import VideoError
 
 log = logging.getLogger(__name__)
