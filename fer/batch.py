@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fer.labels import CLASS_NAMES
+from fer.results import CSV_COLUMNS
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"})
-COLUMNS = [
-    "path", "folder", "status", "error", "face", "x", "y", "w", "h", "label", "confidence", *CLASS_NAMES,
-]  # fmt: skip
+#: The Upload page's / ``predict`` CSV columns (:data:`fer.results.CSV_COLUMNS`) plus the file's folder.
+COLUMNS = ["path", "folder", *(c for c in CSV_COLUMNS if c != "path")]
 #: Files handed to a worker at once: big enough to amortise inter-process traffic, small enough that an
 #: interruption loses little and the progress bar moves.
 CHUNK = 8
@@ -90,37 +90,16 @@ def _classifier(options: BatchOptions):  # noqa: ANN202 - fer.classifier.Classif
 
 
 def analyze_file(path: str, options: BatchOptions) -> list[dict]:
-    """The rows of one file: one per face, or one saying why there is none. Never raises for bad files."""
-    from fer.imageio import ImageDecodeError, decode_image
-    from fer.pipeline import analyze
+    """The rows of one file: one per face, or one saying why there is none. Never raises for bad files.
 
-    base = {"path": path, "folder": str(Path(path).parent)}
-    try:
-        rgb = decode_image(Path(path).read_bytes(), Path(path).name)
-        faces = analyze(rgb, _classifier(options), tta=options.tta)
-    except (OSError, ImageDecodeError, ValueError) as exc:
-        return [{**base, "status": "error", "error": str(exc)}]
-    if not faces:
-        return [{**base, "status": "no face"}]
-    rows = []
-    for i, face in enumerate(faces, 1):
-        d = face.to_dict()
-        x, y, w, h = d["box"]
-        rows.append(
-            {
-                **base,
-                "status": "ok",
-                "face": i,
-                "x": x,
-                "y": y,
-                "w": w,
-                "h": h,
-                "label": d["label"],
-                "confidence": d["confidence"],
-                **d["probs"],
-            }  # fmt: skip
-        )
-    return rows
+    The same photo pipeline and rows as ``predict`` and the Upload page's CSV (:mod:`fer.results`).
+    """
+    from fer.detection import DetectorSettings
+    from fer.results import analyze_file as analyze_photo
+    from fer.results import csv_rows
+
+    result = analyze_photo(Path(path), _classifier(options), DetectorSettings(), tta=options.tta)
+    return [{**row, "path": path, "folder": str(Path(path).parent)} for row in csv_rows(result)]
 
 
 def _analyze_chunk(paths: list[str], options: BatchOptions) -> list[list[dict]]:
@@ -244,7 +223,7 @@ def write_parquet(journal: Path, out: Path) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    types = {c: pa.float64() for c in ("confidence", *CLASS_NAMES)} | {
+    types = {c: pa.float64() for c in ("confidence", "detection_score", *CLASS_NAMES)} | {
         c: pa.int64() for c in ("face", "x", "y", "w", "h")
     }
     table = pacsv.read_csv(journal, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))

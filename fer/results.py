@@ -206,6 +206,32 @@ CSV_COLUMNS = [
 ]
 
 
+def csv_rows(result: ImageResult) -> list[dict]:
+    """The CSV rows of one file: one per face, or one (with its status and error) when it has none."""
+    base = {"path": result.name, "status": result.status}
+    if result.error is not None or not result.faces:
+        return [{**base, "error": result.error or ""}]
+    rows = []
+    for i, face in enumerate(result.face_dicts(), 1):
+        x, y, w, h = face["box"]
+        rows.append(
+            {
+                **base,
+                "face": i,
+                "x": x,
+                "y": y,
+                "w": w,
+                "h": h,
+                "label": face["label"],
+                "confidence": face["confidence"],
+                **face["probs"],
+                "source": face["source"],
+                "detection_score": "" if face["detection_score"] is None else face["detection_score"],
+            }
+        )
+    return rows
+
+
 def results_csv(results: Iterable[ImageResult]) -> str:
     """One row per face, and one row (with its status) per file without a face or unreadable.
 
@@ -215,25 +241,5 @@ def results_csv(results: Iterable[ImageResult]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for result in results:
-        base = {"path": result.name, "status": result.status}
-        if result.error is not None or not result.faces:
-            writer.writerow({**base, "error": result.error or ""})
-            continue
-        for i, face in enumerate(result.face_dicts(), 1):
-            x, y, w, h = face["box"]
-            writer.writerow(
-                {
-                    **base,
-                    "face": i,
-                    "x": x,
-                    "y": y,
-                    "w": w,
-                    "h": h,
-                    "label": face["label"],
-                    "confidence": face["confidence"],
-                    **face["probs"],
-                    "source": face["source"],
-                    "detection_score": "" if face["detection_score"] is None else face["detection_score"],
-                }
-            )
+        writer.writerows(csv_rows(result))
     return out.getvalue()
