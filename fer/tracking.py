@@ -29,6 +29,8 @@ MAX_STRENGTH = 0.98
 #: Measured on this project's 2-core machine under load (640x480, defaults): full detection
 #: ~85 ms, following one face ~3.5 ms.
 REDETECT_INTERVAL_S = 1.0
+#: The webcam locates known faces at most this often (seconds); frames in between reuse the boxes.
+LIVE_FOLLOW_INTERVAL_S = 0.05
 #: Following: the window around the previous box, as a fraction of its side added on every side ...
 FOLLOW_PAD = 0.5
 #: ... scanned at a scale where the face is this many pixels wide (cheap, and still precise to ~2 px) ...
@@ -163,28 +165,36 @@ class DetectOrFollow:
     (:func:`follow_faces`), ~25x cheaper, which keeps the boxes on a moving face. New faces therefore
     appear within ``interval``. ``interval=0`` scans every frame in full (as the upload page does).
     While no face is known, a full scan runs at most every ``idle_interval`` seconds (0, the webcam's
-    choice: every frame), so footage without faces does not cost a full scan per frame.
+    choice: every frame), so footage without faces does not cost a full scan per frame. Known faces are
+    located at most every ``follow_interval`` seconds (the webcam: 20 times a second); a frame in between
+    reuses the last boxes, which halves the detection work of a 30 FPS camera.
     Holds the previous frame's boxes: one instance per stream, called from one thread.
     """
 
-    def __init__(self, interval: float = REDETECT_INTERVAL_S, idle_interval: float = 0.0) -> None:
+    def __init__(
+        self, interval: float = REDETECT_INTERVAL_S, idle_interval: float = 0.0, follow_interval: float = 0.0
+    ) -> None:
         self.interval = float(interval)
         self.idle_interval = float(idle_interval)
+        self.follow_interval = float(follow_interval)
         self._boxes: list[Box] = []
         self._last_full = -float("inf")
+        self._last_located = -float("inf")
 
     def find(self, gray: np.ndarray, settings: DetectorSettings, now: float, *, full: bool = False) -> list[Box]:
         """This frame's face boxes, largest first; ``now`` in seconds (any origin, increasing)."""
         since = now - self._last_full
         if not full and self._boxes and self.interval > 0 and since < self.interval:
+            if now - self._last_located < self.follow_interval:
+                return self._boxes  # located a moment ago: a face moves a few pixels at most since
             boxes = follow_faces(gray, self._boxes, settings)
             if boxes:
-                self._boxes = boxes
+                self._boxes, self._last_located = boxes, now
                 return boxes  # else every followed face was lost: scan the whole frame now
         elif not full and not self._boxes and since < self.idle_interval:
             return []
         self._boxes = detect_faces(gray, settings)
-        self._last_full = now
+        self._last_full = self._last_located = now
         return self._boxes
 
 

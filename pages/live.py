@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 
@@ -20,10 +19,12 @@ from ui.camera import WEBRTC_TRANSLATIONS, CameraProblem, browser_camera, camera
 from ui.charts import timeline_figure
 from ui.common import current_settings, ensure_app_navigation, kept, load_classifier
 from ui.live_panel import stats_panel, stream_start_frames
+from ui.live_profile import install_from_env, timed
 from ui.photo_view import mood_music, show_photo, take_photo
 from ui.webrtc import parse_ice_servers
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
+install_from_env()  # FER_LIVE_PROFILE=FILE: per-stage server timings for scripts/load_live.py
 
 PROCESSOR_KEY = "live_processor"
 ICE_ENV = "FER_ICE_SERVERS"
@@ -34,20 +35,6 @@ MEDIA_CONSTRAINTS = {
     "audio": False,
 }
 VIDEO_ATTRS = {"autoPlay": True, "controls": False, "muted": True, "playsInline": True, "style": {"width": "100%"}}
-
-
-def make_callback(processor: LiveProcessor):
-    """The frame callback for the WebRTC worker thread: never raises, never touches ``st``."""
-
-    def callback(frame: av.VideoFrame) -> av.VideoFrame:
-        try:
-            out = processor.process(frame.to_ndarray(format="rgb24"))
-            return av.VideoFrame.from_ndarray(out, format="rgb24")
-        except Exception as exc:  # a failing frame must not kill the stream
-            processor.record_error(exc)
-            return frame
-
-    return callback
 
 
 def ice_servers() -> list[dict]:
@@ -111,7 +98,7 @@ def video_stream(processor: LiveProcessor, servers: list[dict]) -> WebRtcStreame
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints=MEDIA_CONSTRAINTS,
-        video_frame_callback=make_callback(processor),
+        video_frame_callback=processor.process_frame,  # never raises: errors are counted
         async_processing=True,
         sendback_audio=False,
         video_html_attrs=VIDEO_ATTRS,
@@ -195,8 +182,10 @@ playing = bool(ctx is not None and ctx.state.playing)
 start_frames = stream_start_frames(processor, playing)
 
 with stats_col:
-    st.fragment(run_every=STATS_REFRESH_S if playing else None)(stats_panel)(processor, playing, start_frames)
+    st.fragment(run_every=STATS_REFRESH_S if playing else None)(timed("page_stats", stats_panel))(
+        processor, playing, start_frames
+    )
 
 st.subheader("Session timeline")
-st.fragment(run_every=TIMELINE_REFRESH_S if playing else None)(timeline_panel)(processor)
+st.fragment(run_every=TIMELINE_REFRESH_S if playing else None)(timed("page_timeline", timeline_panel))(processor)
 photo_fallback(classifier, problem)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,8 +54,27 @@ def running_app(
     ``scheme="https"`` when ``env`` sets STREAMLIT_SERVER_SSL_CERT_FILE/KEY_FILE; ``cafile`` is then the
     certificate the health check trusts (a self-signed one, as ``make run-https`` makes).
     """
+    with app_process(port, log_path, timeout_s=timeout_s, env=env, scheme=scheme, cafile=cafile) as (url, _):
+        yield url
+
+
+@contextmanager
+def app_process(
+    port: int,
+    log_path: Path,
+    *,
+    timeout_s: float = 120,
+    env: dict | None = None,
+    scheme: str = "http",
+    cafile: Path | None = None,
+    prefix: Sequence[str] = (),
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """:func:`running_app` that also yields the server's process (for its CPU, memory, threads, fds).
+
+    ``prefix`` goes before the command, e.g. ``["taskset", "-c", "0"]`` to pin the server to a core.
+    """
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        *prefix, sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
@@ -68,7 +87,7 @@ def running_app(
     try:
         context = ssl.create_default_context(cafile=str(cafile)) if cafile is not None else None
         _wait_healthy(proc, url, log_path, timeout_s, context)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def test_mirroring_happens_before_analysis(classifier, portrait):
 def test_following_keeps_the_face_as_it_moves(classifier, astronaut_path: Path):
     """Between full detections each face is re-found near its last box; it must track a moving face."""
     rgb = cv2.cvtColor(cv2.imread(str(astronaut_path)), cv2.COLOR_BGR2RGB)
-    proc = LiveProcessor(classifier, mirror=False, clock=FakeClock(0.01), redetect_interval=60)
+    proc = LiveProcessor(classifier, mirror=False, clock=FakeClock(0.01), redetect_interval=60, follow_interval=0)
     for dx in range(-40, 41, 4):
         frame = portrait_frame(rgb, dx)
         proc.process(frame)
@@ -170,6 +171,29 @@ def test_update_settings_from_another_thread(classifier, portrait):
         stop.set()
         video.join(timeout=60)
     assert proc.smoothing == pytest.approx(0.3) and not proc.overlays
+
+
+def test_process_frame_takes_and_returns_the_codecs_yuv420p(classifier, portrait):
+    """The WebRTC callback: a decoder-like yuv420p frame in, an annotated yuv420p frame out (no swscale
+    conversion left for the encoder), matching what :meth:`LiveProcessor.process` draws."""
+    proc = LiveProcessor(classifier, mirror=False)
+    decoded = av.VideoFrame.from_ndarray(portrait, format="rgb24").reformat(format="yuv420p")
+    out = proc.process_frame(decoded)
+    assert isinstance(out, av.VideoFrame) and out.format.name == "yuv420p"
+    assert (out.width, out.height) == (W, H)
+    drawn = LiveProcessor(classifier, mirror=False).process(decoded.to_ndarray(format="rgb24"))
+    shown = out.to_ndarray(format="rgb24").astype(np.int16)
+    assert np.abs(shown - drawn).mean() < 2.0  # the same picture, up to chroma subsampling
+    assert np.abs(shown - decoded.to_ndarray(format="rgb24")).mean() > 0.1  # the box and label are there
+    assert proc.latest_stats().n_faces == 1 and proc.errors == 0
+
+
+def test_process_frame_never_raises(classifier, portrait, monkeypatch: pytest.MonkeyPatch):
+    proc = LiveProcessor(classifier)
+    frame = av.VideoFrame.from_ndarray(portrait, format="rgb24")
+    monkeypatch.setattr(proc, "process", lambda rgb: 1 / 0)
+    assert proc.process_frame(frame) is frame  # passed through: the stream goes on
+    assert proc.errors == 1 and proc.last_error.startswith("ZeroDivisionError")
 
 
 def test_record_error(classifier):

@@ -19,21 +19,22 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import free_port
 
 from fer.labels import CLASS_NAMES
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, chromium_path, running_app
+from scripts.app_server import AppServerError, chromium_path, running_app
+from scripts.live_browser import FIRST_LOAD_S, LiveTab, launch_chromium
 
 pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM_PATH = chromium_path()
-START_TIMEOUT_S = 90  # app start (imports TensorFlow) on a loaded 2-core machine
+START_TIMEOUT_S = FIRST_LOAD_S  # app start and first session (loads the model) on a loaded 2-core machine
 FRAMES_TIMEOUT_S = 60  # START -> frames processed
 FPS_SAMPLE_S = 15  # how long the processed FPS is watched once frames flow
 
@@ -95,21 +96,7 @@ def browser(chromium: str, fake_camera: Path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(  # a fresh temporary profile every launch
-            executable_path=chromium,
-            headless=True,
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={fake_camera}",
-                "--allow-loopback-in-peer-connection",
-                # Two tabs stream at once in the second test: keep the hidden one running at full speed.
-                "--disable-background-timer-throttling",
-                "--disable-renderer-backgrounding",
-                "--disable-backgrounding-occluded-windows",
-            ],
-        )
+        browser = launch_chromium(p, chromium, fake_camera)  # a fresh temporary profile every launch
         try:
             yield browser
         finally:
@@ -117,63 +104,8 @@ def browser(chromium: str, fake_camera: Path):
 
 
 # ----------------------------------------------------------------------------- page helpers
-class LivePage:
-    """One browser tab on the Live webcam page, with its console log for failure messages."""
-
-    def __init__(self, browser, url: str, name: str, height: int = 1100) -> None:
-        self.name = name
-        self.context = browser.new_context(viewport={"width": 1400, "height": height}, permissions=["camera"])
-        self.context.grant_permissions(["camera"], origin=url)
-        self.page = self.context.new_page()
-        self.console: list[str] = []
-        self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
-        self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        # Open the app at its root first: with a pages/ folder beside app.py, Streamlit (1.67) serves a
-        # deep link as a bare "MPA v1" page (no app.py, so no sidebar settings) until the first session
-        # of the server process has run app.py's st.navigation. Then go to the page's own URL.
-        self.page.goto(url, wait_until="domcontentloaded")
-        self.page.get_by_text("Detector sensitivity").first.wait_for(timeout=START_TIMEOUT_S * 1000)
-        self.page.goto(f"{url}/live", wait_until="domcontentloaded")
-        self.page.get_by_text("Detector sensitivity").first.wait_for(timeout=60_000)  # app.py's sidebar ran
-
-    def start(self) -> None:
-        """Press START inside streamlit-webrtc's component iframe."""
-        self.page.wait_for_selector("iframe[title*='webrtc']", timeout=60_000)
-        frame = self.page.frame_locator("iframe[title*='webrtc']")
-        frame.get_by_role("button", name="START").click(timeout=30_000)
-
-    def stop(self) -> None:
-        """Press STOP inside streamlit-webrtc's component iframe."""
-        frame = self.page.frame_locator("iframe[title*='webrtc']")
-        frame.get_by_role("button", name="STOP").click(timeout=30_000)
-
-    def metric(self, label: str) -> str:
-        block = self.page.locator('[data-testid="stMetric"]').filter(
-            has=self.page.locator('[data-testid="stMetricLabel"]', has_text=label)
-        )
-        return block.first.locator('[data-testid="stMetricValue"]').inner_text(timeout=10_000).strip()
-
-    def frames(self) -> int:
-        text = self.metric("Frames processed").replace(",", "")
-        return int(text) if text.isdigit() else 0
-
-    def input_size(self) -> str:
-        """The page's "Input video: WxH" caption (the frame size the server receives)."""
-        text = self.page.get_by_text(re.compile(r"^Input video: ")).first.inner_text(timeout=10_000)
-        return text.split(":", 1)[1].strip()
-
-    def number(self, label: str) -> float | None:
-        try:
-            return float(self.metric(label))
-        except ValueError:
-            return None
-
-    def wait_until(self, what: str, check: Callable[[], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                self.fail(f"{what} not reached within {timeout:.0f} s")
-            time.sleep(0.5)
+class LivePage(LiveTab):
+    """A :class:`LiveTab` that fails the test with a screenshot, the page's figures and the console."""
 
     def fail(self, message: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -182,16 +114,7 @@ class LivePage:
             self.page.screenshot(path=str(shot), full_page=True)
         except Exception:  # the page may be gone; the message matters more
             pass
-        metrics = self.page.locator('[data-testid="stMetric"]').all_inner_texts()
-        console = "\n".join(self.console[-60:]) or "(empty)"
-        pytest.fail(
-            f"[{self.name}] {message}.\nMetrics: {[m.replace(chr(10), ' = ') for m in metrics]}\n"
-            f"Screenshot: {shot}\nBrowser console:\n{console}",
-            pytrace=False,
-        )
-
-    def close(self) -> None:
-        self.context.close()
+        pytest.fail(f"[{self.name}] {message}.\nScreenshot: {shot}\n{self.diagnosis()}", pytrace=False)
 
 
 def _streaming(tab: LivePage) -> None:

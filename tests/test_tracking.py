@@ -179,3 +179,17 @@ def test_interval_zero_scans_every_frame(astronaut_path: Path):
     settings = DetectorSettings()
     for i in range(3):
         assert finder.find(frame, settings, i * 0.01) == detect_faces(frame, settings)
+
+
+def test_follow_interval_reuses_boxes_located_a_moment_ago(astronaut_path: Path):
+    """The webcam locates known faces at most every ``follow_interval``; frames between reuse the boxes."""
+    finder = DetectOrFollow(interval=1.0, follow_interval=0.05)
+    settings = DetectorSettings()
+    face = finder.find(portrait_gray(astronaut_path, 0), settings, 0.0)
+    assert len(face) == 1
+    blank = np.full((480, 640), 96, np.uint8)
+    assert finder.find(blank, settings, 0.03) == face  # too soon to look again: the last boxes
+    assert finder.find(blank, settings, 0.06) == []  # due: followed, lost, scanned in full, nothing
+    moved = portrait_gray(astronaut_path, 20)
+    assert len(finder.find(moved, settings, 0.07)) == 1  # nothing known: scanned at once, found
+    assert finder.find(blank, settings, 0.1) == finder.find(blank, settings, 0.11)  # within 0.05 of 0.07

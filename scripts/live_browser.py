@@ -1,0 +1,114 @@
+"""Drive the Live webcam page in headless Chromium with a fake camera: for the browser tests and the load script.
+
+One place for the Chromium flags a WebRTC stream needs on a machine without a camera or outside network,
+and for reading the page's own figures (frames processed, processed FPS, the input size).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from scripts.app_server import CHROMIUM_ARGS
+
+#: A fake camera playing a .y4m file, camera permission granted, and every tab kept at full speed even
+#: when hidden (several viewers stream from one browser at once).
+CAMERA_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+#: How long the first page load may take (the server imports the model on its first session).
+FIRST_LOAD_S = 90
+
+
+class LiveTabError(RuntimeError):
+    """The page did not do what was expected in time; the message carries its figures and console."""
+
+
+def launch_chromium(playwright, executable: str, fake_camera: Path):  # noqa: ANN001, ANN201 - Playwright types
+    """Headless Chromium whose camera plays ``fake_camera`` (a .y4m video, looped)."""
+    return playwright.chromium.launch(
+        executable_path=executable,
+        headless=True,
+        args=[*CHROMIUM_ARGS, *CAMERA_ARGS, f"--use-file-for-fake-video-capture={fake_camera}"],
+    )
+
+
+class LiveTab:
+    """One browser tab (its own context: its own Streamlit session) on the Live webcam page."""
+
+    def __init__(self, browser, url: str, name: str, height: int = 1100) -> None:  # noqa: ANN001
+        self.name = name
+        self.context = browser.new_context(viewport={"width": 1400, "height": height}, permissions=["camera"])
+        self.context.grant_permissions(["camera"], origin=url)
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
+        self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
+        # Open the app at its root first: with a pages/ folder beside app.py, Streamlit (1.67) serves a
+        # deep link as a bare "MPA v1" page (no app.py, so no sidebar settings) until the first session
+        # of the server process has run app.py's st.navigation. Then go to the page's own URL.
+        self.page.goto(url, wait_until="domcontentloaded")
+        self.page.get_by_text("Detector sensitivity").first.wait_for(timeout=FIRST_LOAD_S * 1000)
+        self.page.goto(f"{url}/live", wait_until="domcontentloaded")
+        self.page.get_by_text("Detector sensitivity").first.wait_for(timeout=60_000)  # app.py's sidebar ran
+
+    def start(self) -> None:
+        """Press START inside streamlit-webrtc's component iframe."""
+        self.page.wait_for_selector("iframe[title*='webrtc']", timeout=60_000)
+        frame = self.page.frame_locator("iframe[title*='webrtc']")
+        frame.get_by_role("button", name="START").click(timeout=30_000)
+
+    def stop(self) -> None:
+        """Press STOP inside streamlit-webrtc's component iframe."""
+        frame = self.page.frame_locator("iframe[title*='webrtc']")
+        frame.get_by_role("button", name="STOP").click(timeout=30_000)
+
+    def metric(self, label: str) -> str:
+        block = self.page.locator('[data-testid="stMetric"]').filter(
+            has=self.page.locator('[data-testid="stMetricLabel"]', has_text=label)
+        )
+        return block.first.locator('[data-testid="stMetricValue"]').inner_text(timeout=10_000).strip()
+
+    def frames(self) -> int:
+        text = self.metric("Frames processed").replace(",", "")
+        return int(text) if text.isdigit() else 0
+
+    def input_size(self) -> str:
+        """The page's "Input video: WxH" caption (the frame size the server receives)."""
+        text = self.page.get_by_text(re.compile(r"^Input video: ")).first.inner_text(timeout=10_000)
+        return text.split(":", 1)[1].strip()
+
+    def number(self, label: str) -> float | None:
+        try:
+            return float(self.metric(label))
+        except ValueError:
+            return None
+
+    def wait_until(self, what: str, check: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                self.fail(f"{what} not reached within {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def diagnosis(self) -> str:
+        """The page's figures and the end of the browser console, for a failure message."""
+        try:
+            metrics = self.page.locator('[data-testid="stMetric"]').all_inner_texts()
+        except Exception:  # the page may be gone; the message matters more
+            metrics = []
+        console = "\n".join(self.console[-60:]) or "(empty)"
+        return f"Metrics: {[m.replace(chr(10), ' = ') for m in metrics]}\nBrowser console:\n{console}"
+
+    def fail(self, message: str) -> None:
+        raise LiveTabError(f"[{self.name}] {message}.\n{self.diagnosis()}")
+
+    def close(self) -> None:
+        self.context.close()
