@@ -21,7 +21,7 @@ from ui.common import current_settings, ensure_app_navigation, kept, load_classi
 from ui.live_panel import stats_panel, stream_start_frames
 from ui.live_profile import install_from_env, timed
 from ui.photo_view import mood_music, show_photo, take_photo
-from ui.webrtc import parse_ice_servers
+from ui.webrtc import collect_garbage_soon, end_session_on_disconnect, parse_ice_servers
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 install_from_env()  # FER_LIVE_PROFILE=FILE: per-stage server timings for scripts/load_live.py
@@ -99,6 +99,7 @@ def video_stream(processor: LiveProcessor, servers: list[dict]) -> WebRtcStreame
         rtc_configuration={"iceServers": servers},
         media_stream_constraints=MEDIA_CONSTRAINTS,
         video_frame_callback=processor.process_frame,  # never raises: errors are counted
+        on_video_ended=collect_garbage_soon,  # closes what the ended stream's thread left behind
         async_processing=True,
         sendback_audio=False,
         video_html_attrs=VIDEO_ATTRS,
@@ -147,6 +148,7 @@ processor: LiveProcessor | None = st.session_state.get(PROCESSOR_KEY)
 if processor is None:  # one per browser tab (session); the classifier inside is shared
     processor = LiveProcessor(classifier, settings.detector)
     st.session_state[PROCESSOR_KEY] = processor
+    end_session_on_disconnect()  # a closed tab releases its stream's sockets, threads and memory at once
 
 controls = st.columns([1, 1, 2])
 mirror = controls[0].toggle(

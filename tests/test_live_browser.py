@@ -26,7 +26,7 @@ import pytest
 from conftest import free_port
 
 from fer.labels import CLASS_NAMES
-from scripts.app_server import AppServerError, chromium_path, running_app
+from scripts.app_server import AppServerError, app_process, chromium_path
 from scripts.live_browser import FIRST_LOAD_S, LiveTab, launch_chromium
 
 pytestmark = pytest.mark.browser
@@ -81,14 +81,19 @@ def loopback_candidate() -> None:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, loopback_candidate: None) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port; yields its URL and stops it afterwards."""
+def app_server(tmp_path_factory: pytest.TempPathFactory, loopback_candidate: None) -> Iterator[tuple[str, int]]:
+    """``streamlit run app.py`` on a free port; yields its URL and process id, and stops it afterwards."""
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     try:
-        with running_app(free_port(), log_path, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as url:
-            yield url  # FER_ICE_SERVERS empty: offline, no STUN/TURN
+        with app_process(free_port(), log_path, timeout_s=START_TIMEOUT_S, env={"FER_ICE_SERVERS": ""}) as (url, proc):
+            yield url, proc.pid  # FER_ICE_SERVERS empty: offline, no STUN/TURN
     except AppServerError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def app_url(app_server: tuple[str, int]) -> str:
+    return app_server[0]
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +214,54 @@ def test_two_tabs_stream_at_once_with_independent_counters(browser, app_url):
     finally:
         a.close()
         b.close()
+
+
+def _usage(pid: int) -> tuple[int, int, float]:
+    """(open file descriptors, threads, RSS in MB) of the server process."""
+    import psutil
+
+    process = psutil.Process(pid)
+    with process.oneshot():
+        return process.num_fds(), process.num_threads(), process.memory_info().rss / 2**20
+
+
+def _settled_usage(pid: int, quiet_s: float = 6.0, timeout_s: float = 60.0) -> tuple[int, int, float]:
+    """The server's usage once its fds and threads stopped changing for ``quiet_s`` (a closed tab's
+    WebRTC session winds down over a few seconds)."""
+    last, since, deadline = _usage(pid), time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = _usage(pid)
+        if now[:2] != last[:2]:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+    return last
+
+
+def test_closed_tabs_give_back_their_sockets_and_threads(browser, app_server):
+    """Issue 15: tabs opened, streamed and closed (no STOP) one after another must not pile up file
+    descriptors and threads in the server (each used to keep ~8 fds and ~25 MB until Streamlit's lazy
+    session expiry, i.e. for good on a quiet server)."""
+    url, pid = app_server
+
+    def one_session(name: str) -> None:
+        tab = LivePage(browser, url, name)
+        try:
+            tab.start()
+            tab.wait_until("a first processed frame", lambda: tab.frames() > 0, FRAMES_TIMEOUT_S)
+            time.sleep(2)
+        finally:
+            tab.close()
+
+    one_session("churn-0")  # the first session loads the model, codecs and caches: the baseline after it
+    fds0, threads0, rss0 = _settled_usage(pid)
+    for i in range(1, 5):
+        one_session(f"churn-{i}")
+    fds, threads, rss = _settled_usage(pid)
+    print(
+        f"\n[live] after 1 session: {fds0} fds, {threads0} threads, {rss0:.0f} MB; after 4 more: "
+        f"{fds} fds, {threads} threads, {rss:.0f} MB"
+    )
+    assert fds <= fds0 + 6, f"{fds - fds0} file descriptors kept by 4 closed tabs ({fds0} -> {fds})"
+    assert threads <= threads0 + 2, f"{threads - threads0} threads kept by 4 closed tabs"

@@ -5,9 +5,13 @@ A UI/transport concern, not the engine's: the frames themselves are processed by
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
 
 ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
+#: Seconds after a stream ends before the one full garbage collection (see :func:`collect_garbage_soon`).
+COLLECT_AFTER_STREAM_S = 3.0
 
 
 def parse_ice_servers(text: str | None) -> list[dict]:
@@ -45,3 +49,45 @@ def parse_ice_servers(text: str | None) -> list[dict]:
 def _check_ice_url(url: object) -> None:
     if not isinstance(url, str) or url.split(":", 1)[0] not in ICE_SCHEMES:
         raise ValueError(f"ICE server URLs start with stun:, stuns:, turn: or turns:, got {url!r}")
+
+
+def end_session_on_disconnect() -> bool:
+    """Shut this browser session down as soon as its tab goes away, instead of keeping it for a reconnect.
+
+    Streamlit stores a disconnected session (up to 128 of them) so a tab whose websocket blips can
+    resume it, and evicts stored sessions only lazily after ``server.disconnectedSessionTTL``. A live
+    session holds a WebRTC peer connection, codec state, its processing thread's event loop and the
+    session's own loop: measured with ``scripts/load_live.py --churn``, every closed live tab kept
+    ~8 file descriptors and ~25 MB until then, which nothing ever reclaimed on a quiet server. A
+    session marked non-resumable is shut down at disconnect (streamlit-webrtc then stops its worker);
+    the price is that a tab reconnecting after a network blip starts a fresh Live page.
+
+    Uses Streamlit's session manager (``mark_session_nonresumable``, 1.67); returns False, changing
+    nothing, outside a server (AppTest) or when that internal is gone.
+    """
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return False
+    manager = getattr(runtime.get_instance(), "_session_mgr", None)
+    mark = getattr(manager, "mark_session_nonresumable", None)
+    if mark is None:
+        return False
+    mark(ctx.session_id)
+    return True
+
+
+def collect_garbage_soon(delay: float = COLLECT_AFTER_STREAM_S) -> threading.Timer:
+    """The Live stream's ``on_video_ended``: one full garbage collection a few seconds later.
+
+    streamlit-webrtc's processing thread (0.79) leaves its asyncio event loop unclosed, in a reference
+    cycle: an epoll fd and a socket pair per stream, freed only by the cyclic collector's oldest
+    generation, which a long-running server rarely reaches (measured: 4 closed tabs kept 15 fds). One
+    collection (~50 ms of GIL with the model loaded) once per ended stream closes them.
+    """
+    timer = threading.Timer(delay, gc.collect)
+    timer.daemon = True
+    timer.start()
+    return timer

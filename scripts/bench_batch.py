@@ -1,0 +1,71 @@
+"""Files per second of `fer batch` (1 and 2 local workers, Ray) against `fer predict`: same files, same run.
+
+    python scripts/bench_batch.py [--n 300] [--fer2013 ../shared/fer2013] [--no-ray]
+
+Builds a photo set from FER2013 PublicTest faces (``scripts/photo_set.py``: faces pasted into scenes of
+200..4000 px, tight crops, 48x48 crops) in a temporary folder, then runs each command once on all of it
+as a user would, start-up included, each writing to its own fresh output. Wall-clock figures: run it
+on an idle machine (the load average is printed beside them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from scripts.photo_set import build, write  # noqa: E402
+
+
+def timed(cmd: list[str]) -> float:
+    """Wall seconds of one command (its output discarded; a failure stops the benchmark)."""
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=300, help="photos in the set")
+    parser.add_argument(
+        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared/fer2013"))
+    )
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray run (Ray not installed)")
+    args = parser.parse_args(argv)
+
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="fer-bench-batch-") as tmp:
+        photos_dir, out = Path(tmp) / "photos", Path(tmp) / "out"
+        out.mkdir()
+        write(build(args.fer2013, "PublicTest", args.n, seed=12), photos_dir, "PublicTest")
+        files = sorted(str(p) for p in photos_dir.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+        runs = {"fer predict (one process)": [py, "-m", "fer", "predict", "--json", *files]}
+        for workers in (1, 2):
+            runs[f"fer batch --workers {workers}"] = [
+                py, "-m", "fer", "batch", str(photos_dir), "--out", str(out / f"w{workers}.csv"),
+                "--workers", str(workers),
+            ]  # fmt: skip
+        if not args.no_ray:
+            runs["fer batch --ray (local, 2 CPUs)"] = [
+                py, "-m", "fer", "batch", str(photos_dir), "--out", str(out / "ray.csv"), "--ray",
+            ]  # fmt: skip
+        print(f"{len(files)} photos; {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.2f}")
+        baseline = None
+        for name, cmd in runs.items():
+            seconds = timed(cmd)
+            rate = len(files) / seconds
+            baseline = baseline or rate
+            print(f"  {name:34s} {seconds:7.1f} s  {rate:6.1f} files/s  {rate / baseline:4.2f}x predict", flush=True)
+        print(f"load average after: {os.getloadavg()[0]:.2f} (start-up included in every figure)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
