@@ -1,0 +1,215 @@
+"""Several ``streamlit run app.py`` replicas behind nginx with sticky sessions, on one machine.
+
+One Streamlit process uses about one core (its WebRTC frame work holds the GIL), so a server with N
+cores serves about N times the live viewers with N replicas. nginx (Debian package ``nginx``) sends
+every request of one browser to the same replica: a cookie it sets on the first visit, hashed
+(``deploy/fer-replicas.conf.template`` says how and why).
+
+    python scripts/replicas.py --replicas 2 --port 8500   # or: make replicas N=2 PORT=8500
+    python scripts/replicas.py --render                    # print the nginx snippet for /etc/nginx/conf.d/
+
+The proxy listens on PORT, the replicas on PORT+1 ... PORT+N (127.0.0.1). nginx runs as the current
+user with its pid, logs and temp folders in a run folder (``--run-dir``, else a temporary one), so no
+root is needed. Ctrl-C stops everything. ``tests/test_proxy_browser.py`` drives the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `scripts.` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.app_server import REPO, AppServerError, start_app, stop_app, wait_healthy
+
+DEPLOY = REPO / "deploy"
+SITE_TEMPLATE = DEPLOY / "fer-replicas.conf.template"
+MAIN_TEMPLATE = DEPLOY / "nginx-main.conf.template"
+COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
+#: How long nginx leaves a replica alone after a refused connection before trying it again.
+FAIL_TIMEOUT_S = 10
+
+
+def nginx_path() -> str | None:
+    """The nginx binary: ``$NGINX``, else on PATH, else Debian's /usr/sbin/nginx (not on a user's PATH)."""
+    for candidate in (os.environ.get("NGINX"), shutil.which("nginx"), "/usr/sbin/nginx"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def render(template: Path, values: dict[str, str]) -> str:
+    """``template`` with every ``{{NAME}}`` replaced (``$`` is nginx's, so no string.Template)."""
+    text = template.read_text()
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", value)
+    left = re.findall(r"\{\{\w+\}\}", text)
+    if left:
+        raise ValueError(f"{template.name}: no value for {', '.join(sorted(set(left)))}")
+    return text
+
+
+def site_config(listen: str, upstreams: list[str]) -> str:
+    """The http-context snippet (upstream + server) for replicas at ``upstreams`` (host:port)."""
+    servers = "\n".join(f"    server {addr} max_fails=1 fail_timeout={FAIL_TIMEOUT_S}s;" for addr in upstreams)
+    return render(SITE_TEMPLATE, {"LISTEN": listen, "SERVERS": servers})
+
+
+@dataclass
+class Replica:
+    """One ``streamlit run app.py`` on 127.0.0.1:``port``; can be stopped and started again on that port."""
+
+    port: int
+    log_path: Path
+    env: dict = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        """host:port, as nginx's $upstream_addr names it."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def start(self) -> None:
+        self.proc = start_app(self.port, self.log_path, env=self.env)
+
+    def wait_healthy(self, timeout_s: float) -> None:
+        assert self.proc is not None, "start() first"
+        wait_healthy(self.proc, self.url, self.log_path, timeout_s, what=f"replica {self.address}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_app(self.proc)
+
+
+@dataclass
+class Deployment:
+    """The proxy's URL, its replicas and the run folder (nginx's config and logs)."""
+
+    url: str
+    replicas: list[Replica]
+    run_dir: Path
+
+    @property
+    def access_log(self) -> Path:
+        return self.run_dir / "access.log"
+
+
+@contextmanager
+def running_nginx(port: int, upstreams: list[str], run_dir: Path, timeout_s: float = 60) -> Iterator[str]:
+    """nginx on 127.0.0.1:``port`` in front of ``upstreams``; yields its URL once a replica answers through it."""
+    nginx = nginx_path()
+    if nginx is None:
+        raise AppServerError("nginx not found: `apt-get install nginx` (Debian) or set NGINX to the binary")
+    site = run_dir / "fer-replicas.conf"
+    site.write_text(site_config(f"127.0.0.1:{port}", upstreams))
+    conf = run_dir / "nginx.conf"
+    conf.write_text(render(MAIN_TEMPLATE, {"PREFIX": str(run_dir), "SITE": str(site)}))
+    log_path = run_dir / "nginx.out"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"], stdout=log, stderr=log
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(proc, url, log_path, timeout_s, what="nginx")
+        yield url
+    finally:
+        stop_app(proc)  # SIGTERM: nginx's fast shutdown
+
+
+@contextmanager
+def running_replicas(
+    proxy_port: int,
+    replica_ports: list[int],
+    run_dir: Path,
+    *,
+    env: dict | None = None,
+    timeout_s: float = 180,
+) -> Iterator[Deployment]:
+    """Start the replicas (in parallel), then nginx in front; yields the Deployment, stops all after.
+
+    All replicas share one ``server.cookieSecret`` (a random one unless ``env`` or the environment sets
+    STREAMLIT_SERVER_COOKIE_SECRET): Streamlit signs its session and login cookies with it, so a browser
+    that fails over to another replica keeps valid cookies.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(env or {})
+    env.setdefault(COOKIE_SECRET_ENV, os.environ.get(COOKIE_SECRET_ENV) or secrets.token_hex(32))
+    replicas = [Replica(port, run_dir / f"replica-{port}.log", env) for port in replica_ports]
+    with ExitStack() as stack:
+        for replica in replicas:
+            stack.callback(replica.stop)
+            replica.start()
+        deadline = time.monotonic() + timeout_s
+        for replica in replicas:
+            replica.wait_healthy(max(1.0, deadline - time.monotonic()))
+        url = stack.enter_context(running_nginx(proxy_port, [r.address for r in replicas], run_dir))
+        yield Deployment(url, replicas, run_dir)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicas", "-n", type=int, default=2, help="how many Streamlit processes (default 2)")
+    parser.add_argument("--port", type=int, default=8500, help="the proxy's port; replicas on the next N ports")
+    parser.add_argument("--run-dir", type=Path, help="nginx's config, logs and the replicas' logs (default: temp)")
+    parser.add_argument("--render", action="store_true", help="print the nginx snippet for these ports and exit")
+    args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
+    replica_ports = [args.port + i for i in range(1, args.replicas + 1)]
+    if args.render:
+        print(site_config(str(args.port), [f"127.0.0.1:{p}" for p in replica_ports]), end="")
+        return 0
+    busy = [p for p in [args.port, *replica_ports] if not _port_free(p)]
+    if busy:
+        print(f"error: port(s) {', '.join(map(str, busy))} in use; choose another --port", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops the replicas too, like Ctrl-C
+    with ExitStack() as stack:
+        run_dir = args.run_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fer-replicas-")))
+        print(f"starting {args.replicas} replica(s) on ports {replica_ports[0]}-{replica_ports[-1]} (logs: {run_dir})")
+        try:
+            deployment = stack.enter_context(running_replicas(args.port, replica_ports, run_dir))
+        except AppServerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"open {deployment.url}  (Ctrl-C stops the proxy and the replicas)", flush=True)
+        try:
+            while all(r.proc is not None and r.proc.poll() is None for r in deployment.replicas):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            return 0
+        dead = [r.address for r in deployment.replicas if r.proc is not None and r.proc.poll() is not None]
+        print(f"replica(s) {', '.join(dead)} exited; stopping (logs: {run_dir})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
