@@ -191,21 +191,30 @@ def main(argv: list[str] | None = None) -> int:
     if busy:
         print(f"error: port(s) {', '.join(map(str, busy))} in use; choose another --port", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops the replicas too, like Ctrl-C
+    # Ctrl-C and `kill` both unwind the ExitStack below, which stops the replicas and nginx (SIGINT is
+    # set explicitly: a shell ignores it in background jobs, and Python then never raises KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        return _serve(args.port, replica_ports, args.run_dir)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _serve(port: int, replica_ports: list[int], run_dir: Path | None) -> int:
+    """Run the deployment until Ctrl-C or a replica exits; 1 when a replica died or did not start."""
     with ExitStack() as stack:
-        run_dir = args.run_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fer-replicas-")))
-        print(f"starting {args.replicas} replica(s) on ports {replica_ports[0]}-{replica_ports[-1]} (logs: {run_dir})")
+        run_dir = run_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fer-replicas-")))
+        ports = f"{replica_ports[0]}-{replica_ports[-1]}"
+        print(f"starting {len(replica_ports)} replica(s) on ports {ports} (logs: {run_dir})", flush=True)
         try:
-            deployment = stack.enter_context(running_replicas(args.port, replica_ports, run_dir))
+            deployment = stack.enter_context(running_replicas(port, replica_ports, run_dir))
         except AppServerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"open {deployment.url}  (Ctrl-C stops the proxy and the replicas)", flush=True)
-        try:
-            while all(r.proc is not None and r.proc.poll() is None for r in deployment.replicas):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            return 0
+        while all(r.proc is not None and r.proc.poll() is None for r in deployment.replicas):
+            time.sleep(1)
         dead = [r.address for r in deployment.replicas if r.proc is not None and r.proc.poll() is not None]
         print(f"replica(s) {', '.join(dead)} exited; stopping (logs: {run_dir})", file=sys.stderr)
         return 1
