@@ -152,12 +152,17 @@ def test_every_browser_sticks_to_one_replica_and_both_replicas_serve(
     keys = key_per_replica(deployment)
     for replica, key in keys.items():
         tab = LivePage(browser, deployment.url, f"sticky-{replica}", cookies=cookie_for(deployment, key))
-        answers: list[str] = []
-        tab.page.on("response", lambda r, seen=answers: seen.append(answered_by(r.headers.get("x-fer-replica", "?"))))
+        answers: list[tuple[str, str]] = []  # (X-Fer-Replica, URL) of the reloaded page's responses
+
+        def record(response, seen: list = answers) -> None:  # noqa: ANN001 - playwright Response
+            if response.url.startswith(deployment.url):  # not data:/blob: URLs: they never saw the proxy
+                seen.append((response.headers.get("x-fer-replica", "?"), response.url))
+
+        tab.page.on("response", record)
         try:
             tab.page.reload(wait_until="domcontentloaded")
             tab.page.get_by_text("Detector sensitivity").first.wait_for(timeout=PAGE_TIMEOUT_MS)
-            assert answers and set(answers) == {replica}, (replica, answers)
+            assert answers and {answered_by(a) for a, _ in answers} == {replica}, (replica, answers)
         finally:
             tab.close()
         assert assert_one_replica(deployment, key) == replica
