@@ -40,13 +40,17 @@ DEPLOY = REPO / "deploy"
 SITE_TEMPLATE = DEPLOY / "fer-replicas.conf.template"
 MAIN_TEMPLATE = DEPLOY / "nginx-main.conf.template"
 COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
+#: The sticky-session cookie nginx sets (deploy/fer-replicas.conf.template).
+COOKIE_NAME = "fer_replica"
 #: How long nginx leaves a replica alone after a refused connection before trying it again.
 FAIL_TIMEOUT_S = 10
 
 
 def nginx_path() -> str | None:
-    """The nginx binary: ``$NGINX``, else on PATH, else Debian's /usr/sbin/nginx (not on a user's PATH)."""
-    for candidate in (os.environ.get("NGINX"), shutil.which("nginx"), "/usr/sbin/nginx"):
+    """The nginx binary: ``$NGINX`` when set, else on PATH, else Debian's /usr/sbin/nginx (not on a user's PATH)."""
+    env = os.environ.get("NGINX")
+    candidates = [env] if env else [shutil.which("nginx"), "/usr/sbin/nginx"]
+    for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None

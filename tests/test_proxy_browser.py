@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,18 +28,17 @@ from test_live_browser import (  # noqa: F401 - fixtures used by name
     START_TIMEOUT_S,
     LivePage,
     _streaming,
-    _unavailable,
     browser,
     fake_camera,
     loopback_candidate,
 )
+from test_replicas import answered_by, nginx, visit  # noqa: F401 - nginx: a fixture
 
 from scripts.app_server import AppServerError
-from scripts.replicas import FAIL_TIMEOUT_S, Deployment, nginx_path, running_replicas
+from scripts.replicas import COOKIE_NAME, FAIL_TIMEOUT_S, Deployment, running_replicas
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-COOKIE = "fer_replica"
 XSRF_COOKIE = "_streamlit_xsrf"
 REPLICAS_START_S = 2 * START_TIMEOUT_S  # two replicas import the app at once on a loaded 2-core machine
 PROBES = 16  # fresh visitors tried until both replicas got one: (1/2)^15 odds of a false failure
@@ -50,18 +48,10 @@ LOG_LINE = re.compile(r'cookie=(?P<cookie>\S+) upstream=(?P<upstream>.+?) status
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def nginx() -> str:
-    path = nginx_path()
-    if path is None:
-        _unavailable("nginx not found (`apt-get install nginx`, or set NGINX to the binary)")
-    return path
-
-
-@pytest.fixture(scope="module")
 def deployment(
     tmp_path_factory: pytest.TempPathFactory,
     loopback_candidate: None,  # noqa: F811
-    nginx: str,
+    nginx: str,  # noqa: F811
 ) -> Iterator[Deployment]:
     """Two replicas and nginx on free loopback ports, offline ICE (no STUN/TURN)."""
     ports: list[int] = []
@@ -79,19 +69,6 @@ def deployment(
 
 
 # ----------------------------------------------------------------------------- helpers
-def answered_by(header: str) -> str:
-    """The replica that answered: the last of X-Fer-Replica's "tried, tried, answered" list."""
-    return header.split(",")[-1].strip()
-
-
-def visit(url: str, key: str | None = None) -> tuple[str, str | None]:
-    """One request through the proxy (with ``key`` as the sticky cookie): (replica, new cookie or None)."""
-    headers = {"Cookie": f"{COOKIE}={key}"} if key else {}
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/_stcore/health", headers=headers), timeout=30) as r:
-        ours = [c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith(f"{COOKIE}=")]
-        return answered_by(r.headers["X-Fer-Replica"]), ours[0].split(";")[0].split("=", 1)[1] if ours else None
-
-
 def key_per_replica(deployment: Deployment) -> dict[str, str]:
     """A sticky cookie value for each replica, from fresh visitors (no cookie) until every replica got one."""
     keys: dict[str, str] = {}
@@ -106,7 +83,7 @@ def key_per_replica(deployment: Deployment) -> dict[str, str]:
 
 
 def cookie_for(deployment: Deployment, key: str) -> list[dict]:
-    return [{"name": COOKIE, "value": key, "url": deployment.url}]
+    return [{"name": COOKIE_NAME, "value": key, "url": deployment.url}]
 
 
 def upstreams_of(deployment: Deployment, key: str, since: int = 0) -> list[tuple[str, str, str]]:
@@ -135,13 +112,13 @@ def test_live_page_streams_through_the_proxy_on_one_replica(browser, deployment:
     tab = LivePage(browser, deployment.url, "proxy-stream")  # a first visit: no cookie yet
     try:
         cookies = {c["name"]: c for c in tab.context.cookies()}
-        assert COOKIE in cookies and cookies[COOKIE]["httpOnly"], cookies.keys()
+        assert COOKIE_NAME in cookies and cookies[COOKIE_NAME]["httpOnly"], cookies.keys()
         tab.start()
         _streaming(tab)
         print(f"\n[proxy] streaming through nginx: {tab.frames()} frames, {tab.metric('Processed FPS')} FPS")
     finally:
         tab.close()
-    replica = assert_one_replica(deployment, cookies[COOKIE]["value"])
+    replica = assert_one_replica(deployment, cookies[COOKIE_NAME]["value"])
     assert replica in {r.address for r in deployment.replicas}
 
 
