@@ -34,6 +34,7 @@ def nginx() -> str:
 class _Ok(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.send_response(200)
+        self.send_header("X-Seen-Host", self.headers.get("Host", ""))  # what the replica would compare Origin with
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -103,3 +104,13 @@ def test_visitors_stick_to_one_backend_and_fall_over_when_it_dies(nginx: str, tm
             b_alive.close()  # b dies: its visitor falls over to a, a's stays
             assert visit(url, keys[b]) == (a, None)
             assert visit(url, keys[a]) == (a, None)
+
+
+def test_replicas_see_the_host_the_browser_asked_for(nginx: str, tmp_path: Path) -> None:
+    """Streamlit accepts a websocket when its Origin matches Host; otherwise it checks an allow-list that
+    asks checkip.amazonaws.com for the public IP (a network call) and refuses a public origin."""
+    with backend() as a:
+        with running_nginx(free_port(), [a], tmp_path) as url:
+            request = urllib.request.Request(f"{url}/_stcore/health", headers={"Host": "fer.example.org:8443"})
+            with urllib.request.urlopen(request, timeout=10) as r:
+                assert r.headers["X-Seen-Host"] == "fer.example.org:8443"
