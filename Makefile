@@ -57,9 +57,10 @@ run-https: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py --server.sslCertFile $(CERT_DIR)/cert.pem --server.sslKeyFile $(CERT_DIR)/key.pem
 
 # Several replicas behind nginx with sticky sessions (scripts/replicas.py; README "Several viewers").
-# The proxy listens on PORT, the replicas on PORT+1 ... PORT+N; Ctrl-C stops them all.
+# The proxy listens on PORT, the replicas on PORT+1 ... PORT+N; Ctrl-C stops them all. HTTPS=1: the proxy
+# serves HTTPS on all interfaces (self-signed, as `make run-https`) so other devices get their camera.
 replicas: $(RUN_STAMP)
-	$(BIN)/python scripts/replicas.py --replicas $(or $(N),2) --port $(or $(PORT),8500)
+	$(BIN)/python scripts/replicas.py --replicas $(or $(N),2) --port $(or $(PORT),8500) $(if $(HTTPS),--https)
 
 test: $(TEST_STAMP)
 	@# The webcam browser tests need an IPv4 address besides 127.0.0.1 (WebRTC host candidate; needs root).

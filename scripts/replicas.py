@@ -6,6 +6,7 @@ every request of one browser to the same replica: a cookie it sets on the first 
 (``deploy/fer-replicas.conf.template`` says how and why).
 
     python scripts/replicas.py --replicas 2 --port 8500   # or: make replicas N=2 PORT=8500
+    python scripts/replicas.py --https                     # HTTPS for other devices (or: make replicas HTTPS=1)
     python scripts/replicas.py --render                    # print the nginx snippet for /etc/nginx/conf.d/
 
 The proxy listens on PORT, the replicas on PORT+1 ... PORT+N (127.0.0.1). nginx runs as the current
@@ -22,6 +23,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ if __package__ in (None, ""):  # run as a script: make `scripts.` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.app_server import REPO, AppServerError, start_app, stop_app, wait_healthy
+from scripts.make_cert import ensure_certificate, local_addresses
 
 DEPLOY = REPO / "deploy"
 SITE_TEMPLATE = DEPLOY / "fer-replicas.conf.template"
@@ -67,10 +70,16 @@ def render(template: Path, values: dict[str, str]) -> str:
     return text
 
 
-def site_config(listen: str, upstreams: list[str]) -> str:
-    """The http-context snippet (upstream + server) for replicas at ``upstreams`` (host:port)."""
+def site_config(listen: str, upstreams: list[str], tls: tuple[Path, Path] | None = None) -> str:
+    """The http-context snippet (upstream + server) for replicas at ``upstreams`` (host:port).
+
+    ``tls`` = (certificate, key): nginx serves HTTPS on ``listen`` (browsers give the camera only to HTTPS
+    pages, except on localhost).
+    """
     servers = "\n".join(f"    server {addr} max_fails=1 fail_timeout={FAIL_TIMEOUT_S}s;" for addr in upstreams)
-    return render(SITE_TEMPLATE, {"LISTEN": listen, "SERVERS": servers})
+    tls_lines = f"    ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};" if tls else ""
+    listen = f"{listen} ssl" if tls else listen
+    return render(SITE_TEMPLATE, {"LISTEN": listen, "TLS": tls_lines, "SERVERS": servers})
 
 
 @dataclass
@@ -117,13 +126,22 @@ class Deployment:
 
 
 @contextmanager
-def running_nginx(port: int, upstreams: list[str], run_dir: Path, timeout_s: float = 60) -> Iterator[str]:
-    """nginx on 127.0.0.1:``port`` in front of ``upstreams``; yields its URL once a replica answers through it."""
+def running_nginx(
+    port: int,
+    upstreams: list[str],
+    run_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    tls: tuple[Path, Path] | None = None,
+    timeout_s: float = 60,
+) -> Iterator[str]:
+    """nginx on ``host``:``port`` in front of ``upstreams`` (HTTPS with ``tls`` = (certificate, key)); yields
+    its local URL once a replica answers through it."""
     nginx = nginx_path()
     if nginx is None:
         raise AppServerError("nginx not found: `apt-get install nginx` (Debian) or set NGINX to the binary")
     site = run_dir / "fer-replicas.conf"
-    site.write_text(site_config(f"127.0.0.1:{port}", upstreams))
+    site.write_text(site_config(f"{host}:{port}", upstreams, tls))
     conf = run_dir / "nginx.conf"
     conf.write_text(render(MAIN_TEMPLATE, {"PREFIX": str(run_dir), "SITE": str(site)}))
     log_path = run_dir / "nginx.out"
@@ -132,8 +150,9 @@ def running_nginx(port: int, upstreams: list[str], run_dir: Path, timeout_s: flo
             [nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"], stdout=log, stderr=log
         )
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(proc, url, log_path, timeout_s, what="nginx")
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        context = ssl.create_default_context(cafile=str(tls[0])) if tls else None
+        wait_healthy(proc, url, log_path, timeout_s, context, what="nginx")
         yield url
     finally:
         stop_app(proc)  # SIGTERM: nginx's fast shutdown
@@ -146,9 +165,12 @@ def running_replicas(
     run_dir: Path,
     *,
     env: dict | None = None,
+    host: str = "127.0.0.1",
+    tls: tuple[Path, Path] | None = None,
     timeout_s: float = 180,
 ) -> Iterator[Deployment]:
-    """Start the replicas (in parallel), then nginx in front; yields the Deployment, stops all after.
+    """Start the replicas (in parallel), then nginx in front on ``host`` (HTTPS with ``tls``); yields the
+    Deployment, stops all after.
 
     All replicas share one ``server.cookieSecret`` (a random one unless ``env`` or the environment sets
     STREAMLIT_SERVER_COOKIE_SECRET): Streamlit signs its session and login cookies with it, so a browser
@@ -165,7 +187,8 @@ def running_replicas(
         deadline = time.monotonic() + timeout_s
         for replica in replicas:
             replica.wait_healthy(max(1.0, deadline - time.monotonic()))
-        url = stack.enter_context(running_nginx(proxy_port, [r.address for r in replicas], run_dir))
+        upstreams = [r.address for r in replicas]
+        url = stack.enter_context(running_nginx(proxy_port, upstreams, run_dir, host=host, tls=tls))
         yield Deployment(url, replicas, run_dir)
 
 
@@ -183,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", "-n", type=int, default=2, help="how many Streamlit processes (default 2)")
     parser.add_argument("--port", type=int, default=8500, help="the proxy's port; replicas on the next N ports")
     parser.add_argument("--run-dir", type=Path, help="nginx's config, logs and the replicas' logs (default: temp)")
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        help="serve HTTPS on all interfaces with the self-signed certificate of `make run-https` (.certs/), "
+        "so other devices on the network get their camera",
+    )
     parser.add_argument("--render", action="store_true", help="print the nginx snippet for these ports and exit")
     args = parser.parse_args(argv)
     if args.replicas < 1:
@@ -200,23 +229,29 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        return _serve(args.port, replica_ports, args.run_dir)
+        return _serve(args.port, replica_ports, args.run_dir, args.https)
     except KeyboardInterrupt:
         return 0
 
 
-def _serve(port: int, replica_ports: list[int], run_dir: Path | None) -> int:
+def _serve(port: int, replica_ports: list[int], run_dir: Path | None, https: bool) -> int:
     """Run the deployment until Ctrl-C or a replica exits; 1 when a replica died or did not start."""
     with ExitStack() as stack:
         run_dir = run_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fer-replicas-")))
         ports = f"{replica_ports[0]}-{replica_ports[-1]}"
         print(f"starting {len(replica_ports)} replica(s) on ports {ports} (logs: {run_dir})", flush=True)
         try:
-            deployment = stack.enter_context(running_replicas(port, replica_ports, run_dir))
+            tls = ensure_certificate(REPO / ".certs") if https else None
+            host = "0.0.0.0" if https else "127.0.0.1"  # noqa: S104 - other devices on the network
+            deployment = stack.enter_context(running_replicas(port, replica_ports, run_dir, host=host, tls=tls))
         except AppServerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"open {deployment.url}  (Ctrl-C stops the proxy and the replicas)", flush=True)
+        if https:
+            lan = [ip for ip in local_addresses() if not ip.startswith("127.")]
+            others = ", ".join(f"https://{ip}:{port}" for ip in lan) or "(no network address found)"
+            print(f"other devices: {others} (accept the certificate warning once)", flush=True)
         while all(r.proc is not None and r.proc.poll() is None for r in deployment.replicas):
             time.sleep(1)
         dead = [r.address for r in deployment.replicas if r.proc is not None and r.proc.poll() is not None]

@@ -9,6 +9,7 @@ answered: nginx's X-Fer-Replica header), so stickiness is checked in a second;
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import threading
 import urllib.request
@@ -114,3 +115,15 @@ def test_replicas_see_the_host_the_browser_asked_for(nginx: str, tmp_path: Path)
             request = urllib.request.Request(f"{url}/_stcore/health", headers={"Host": "fer.example.org:8443"})
             with urllib.request.urlopen(request, timeout=10) as r:
                 assert r.headers["X-Seen-Host"] == "fer.example.org:8443"
+
+
+def test_https_through_the_proxy(nginx: str, tmp_path: Path) -> None:
+    """``--https``: nginx terminates TLS with the self-signed certificate of ``make run-https``."""
+    from scripts.make_cert import ensure_certificate
+
+    cert, key = ensure_certificate(tmp_path / "certs")
+    with backend() as a, running_nginx(free_port(), [a], tmp_path, tls=(cert, key)) as url:
+        assert url.startswith("https://")
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10, context=context) as r:
+            assert r.status == 200 and answered_by(r.headers["X-Fer-Replica"]) == a
