@@ -77,7 +77,7 @@ def site_config(listen: str, upstreams: list[str], tls: tuple[Path, Path] | None
     pages, except on localhost).
     """
     servers = "\n".join(f"    server {addr} max_fails=1 fail_timeout={FAIL_TIMEOUT_S}s;" for addr in upstreams)
-    tls_lines = f"    ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};" if tls else ""
+    tls_lines = f"\n    ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};" if tls else ""
     listen = f"{listen} ssl" if tls else listen
     return render(SITE_TEMPLATE, {"LISTEN": listen, "TLS": tls_lines, "SERVERS": servers})
 
