@@ -21,11 +21,12 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run run-https test check lock lint bench train screenshots
+.PHONY: help run run-https replicas test check lock lint bench train screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
 	@echo "make run-https    the same over HTTPS (self-signed, made in $(CERT_DIR)/): webcam from other devices"
+	@echo "make replicas     N=2 Streamlit replicas behind nginx on http://localhost:8500 (PORT=8500; needs nginx)"
 	@echo "make test         run the whole test suite (pytest, browser tests included)"
 	@echo "make check        the fast suite: no browser, no slow tests (< 2 min)"
 	@echo "make lock         re-pin constraints.txt to what .venv has"
@@ -54,6 +55,12 @@ run: $(RUN_STAMP)
 run-https: $(RUN_STAMP)
 	$(BIN)/python scripts/make_cert.py --out $(CERT_DIR) >/dev/null
 	$(BIN)/streamlit run app.py --server.sslCertFile $(CERT_DIR)/cert.pem --server.sslKeyFile $(CERT_DIR)/key.pem
+
+# Several replicas behind nginx with sticky sessions (scripts/replicas.py; README "Several viewers").
+# The proxy listens on PORT, the replicas on PORT+1 ... PORT+N; Ctrl-C stops them all. HTTPS=1: the proxy
+# serves HTTPS on all interfaces (self-signed, as `make run-https`) so other devices get their camera.
+replicas: $(RUN_STAMP)
+	$(BIN)/python scripts/replicas.py --replicas $(or $(N),2) --port $(or $(PORT),8500) $(if $(HTTPS),--https)
 
 test: $(TEST_STAMP)
 	@# The webcam browser tests need an IPv4 address besides 127.0.0.1 (WebRTC host candidate; needs root).

@@ -73,37 +73,55 @@ def app_process(
 
     ``prefix`` goes before the command, e.g. ``["taskset", "-c", "0"]`` to pin the server to a core.
     """
+    url = f"{scheme}://127.0.0.1:{port}"
+    proc = start_app(port, log_path, env=env, prefix=prefix)
+    try:
+        context = ssl.create_default_context(cafile=str(cafile)) if cafile is not None else None
+        wait_healthy(proc, url, log_path, timeout_s, context)
+        yield url, proc
+    finally:
+        stop_app(proc)
+
+
+def start_app(port: int, log_path: Path, *, env: dict | None = None, prefix: Sequence[str] = ()) -> subprocess.Popen:
+    """Start ``streamlit run app.py`` on 127.0.0.1:``port`` without waiting (several start in parallel)."""
     cmd = [
         *prefix, sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
     ]  # fmt: skip
-    url = f"{scheme}://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
+    with open(log_path, "ab") as log:  # appended: a restarted replica keeps its earlier log
+        return subprocess.Popen(
             cmd, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=log, stderr=log
         )
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Terminate the server (SIGTERM, then SIGKILL after 15 s)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
     try:
-        context = ssl.create_default_context(cafile=str(cafile)) if cafile is not None else None
-        _wait_healthy(proc, url, log_path, timeout_s, context)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
-def _wait_healthy(
-    proc: subprocess.Popen, url: str, log_path: Path, timeout_s: float, context: ssl.SSLContext | None = None
+def wait_healthy(
+    proc: subprocess.Popen,
+    url: str,
+    log_path: Path,
+    timeout_s: float,
+    context: ssl.SSLContext | None = None,
+    what: str = "streamlit",
 ) -> None:
+    """Poll ``url``/_stcore/health until it answers 200; raise AppServerError if ``proc`` exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AppServerError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+            raise AppServerError(f"{what} exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2, context=context) as response:
                 if response.status == 200:
@@ -111,4 +129,4 @@ def _wait_healthy(
         except OSError:
             pass
         time.sleep(0.5)
-    raise AppServerError(f"streamlit not healthy after {timeout_s:.0f} s:\n{log_path.read_text()[-4000:]}")
+    raise AppServerError(f"{what} not healthy after {timeout_s:.0f} s:\n{log_path.read_text()[-4000:]}")

@@ -43,10 +43,14 @@ def launch_chromium(playwright, executable: str, fake_camera: Path):  # noqa: AN
 class LiveTab:
     """One browser tab (its own context: its own Streamlit session) on the Live webcam page."""
 
-    def __init__(self, browser, url: str, name: str, height: int = 1100) -> None:  # noqa: ANN001
+    def __init__(  # noqa: ANN001
+        self, browser, url: str, name: str, height: int = 1100, cookies: list[dict] | None = None
+    ) -> None:
         self.name = name
         self.context = browser.new_context(viewport={"width": 1400, "height": height}, permissions=["camera"])
         self.context.grant_permissions(["camera"], origin=url)
+        if cookies:  # e.g. the proxy test's sticky-session cookie, set before the first request
+            self.context.add_cookies(cookies)
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
