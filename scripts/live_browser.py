@@ -55,13 +55,13 @@ class LiveTab:
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
-        # Open the app at its root first: with a pages/ folder beside app.py, Streamlit (1.67) serves a
-        # deep link as a bare "MPA v1" page (no app.py, so no sidebar settings) until the first session
-        # of the server process has run app.py's st.navigation. Then go to the page's own URL.
+        # Open the app at its root and go to the Live page through the sidebar, as a visitor does: one
+        # browser session (a second page load would leave the first session stored for a reconnect).
         self.page.goto(url, wait_until="domcontentloaded")
         self.page.get_by_text("Detector sensitivity").first.wait_for(timeout=FIRST_LOAD_S * 1000)
-        self.page.goto(f"{url}/live", wait_until="domcontentloaded")
-        self.page.get_by_text("Detector sensitivity").first.wait_for(timeout=60_000)  # app.py's sidebar ran
+        self.page.locator('[data-testid="stSidebarNav"] a', has_text="Live webcam").first.click(timeout=30_000)
+        self.page.wait_for_url(re.compile(r"/live$"), timeout=60_000)
+        self.page.get_by_role("heading", name="Live webcam").first.wait_for(timeout=60_000)
 
     def start(self) -> None:
         """Press START inside streamlit-webrtc's component iframe."""

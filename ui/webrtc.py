@@ -5,6 +5,7 @@ A UI/transport concern, not the engine's: the frames themselves are processed by
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import threading
@@ -79,15 +80,29 @@ def end_session_on_disconnect() -> bool:
     return True
 
 
+def release_memory() -> None:
+    """A full garbage collection, then glibc's ``malloc_trim``: hand freed heap pages back to the system.
+
+    A stream's codec buffers and frames are allocated across many threads (glibc keeps an arena per
+    thread); without trimming, the server's RSS only ever grew by what its busiest moment needed.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
+
+
 def collect_garbage_soon(delay: float = COLLECT_AFTER_STREAM_S) -> threading.Timer:
-    """The Live stream's ``on_video_ended``: one full garbage collection a few seconds later.
+    """The Live stream's ``on_video_ended``: :func:`release_memory` a few seconds later.
 
     streamlit-webrtc's processing thread (0.79) leaves its asyncio event loop unclosed, in a reference
     cycle: an epoll fd and a socket pair per stream, freed only by the cyclic collector's oldest
-    generation, which a long-running server rarely reaches (measured: 4 closed tabs kept 15 fds). One
-    collection (~50 ms of GIL with the model loaded) once per ended stream closes them.
+    generation, which a long-running server rarely reaches. Measured with 4 tabs opened, streamed and
+    closed after a first one: 15 fds and +51 MB kept without this, 0 fds and +20 MB with it. One
+    collection costs ~50 ms of GIL (the model loaded), once per ended stream.
     """
-    timer = threading.Timer(delay, gc.collect)
+    timer = threading.Timer(delay, release_memory)
     timer.daemon = True
     timer.start()
     return timer
