@@ -21,12 +21,13 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run run-https replicas test check lock lint bench train screenshots
+.PHONY: help run run-https replicas load-live test check lock lint bench train screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
 	@echo "make run-https    the same over HTTPS (self-signed, made in $(CERT_DIR)/): webcam from other devices"
 	@echo "make replicas     N=2 Streamlit replicas behind nginx on http://localhost:8500 (PORT=8500; needs nginx)"
+	@echo "make load-live    VIEWERS=3 fake-camera viewers on the Live page: FPS, server CPU/RSS, per-stage cost, churn"
 	@echo "make test         run the whole test suite (pytest, browser tests included)"
 	@echo "make check        the fast suite: no browser, no slow tests (< 2 min)"
 	@echo "make lock         re-pin constraints.txt to what .venv has"
@@ -61,6 +62,14 @@ run-https: $(RUN_STAMP)
 # serves HTTPS on all interfaces (self-signed, as `make run-https`) so other devices get their camera.
 replicas: $(RUN_STAMP)
 	$(BIN)/python scripts/replicas.py --replicas $(or $(N),2) --port $(or $(PORT),8500) $(if $(HTTPS),--https)
+
+# Load test of the Live page before choosing a server size (scripts/load_live.py; README "How many viewers"):
+# VIEWERS fake-camera viewers for SECONDS against SERVERS processes, then CHURN open/stream/close cycles and
+# the server's RSS, threads and fds 60 s after the last close. LOAD_ARGS passes more (e.g. --soak 600).
+load-live: $(TEST_STAMP)
+	@ip -4 -o addr show | grep -qv ' 127.0.0.1/' || ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
+	$(BIN)/python scripts/load_live.py --viewers $(or $(VIEWERS),3) --seconds $(or $(SECONDS),30) \
+		--servers $(or $(SERVERS),1) --churn $(or $(CHURN),10) $(LOAD_ARGS)
 
 test: $(TEST_STAMP)
 	@# The webcam browser tests need an IPv4 address besides 127.0.0.1 (WebRTC host candidate; needs root).

@@ -197,6 +197,7 @@ class LiveProcessor:
         with self._lock:
             self._record(faces, start, done, (frame.shape[1], frame.shape[0]))
         stages.add("frames", 0.0, 0.0)  # processed frames, the denominator of the per-frame figures
+        stages.count_frame(id(self), self._frames, (frame.shape[1], frame.shape[0]))
         return out
 
     def _record(self, faces: list[FaceResult], start: float, done: float, size: tuple[int, int]) -> None:

@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+#: A stream that processed no frame for this long is no longer listed by :meth:`StageClock.streams`.
+STREAM_IDLE_S = 30.0
+
 
 @dataclass(frozen=True)
 class StageTotal:
@@ -36,6 +39,7 @@ class StageClock:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._totals: dict[str, list[float]] = {}  # name -> [calls, cpu_s, wall_s]
+        self._streams: dict[int, tuple[int, int, int, float]] = {}  # stream -> (frames, width, height, last)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -51,6 +55,20 @@ class StageClock:
             total[0] += calls
             total[1] += cpu_s
             total[2] += wall_s
+
+    def count_frame(self, stream: int, frames: int, size: tuple[int, int]) -> None:
+        """One stream's processed-frame count and frame size: per-viewer FPS measured by the server itself
+        (a starved browser refreshes its page's counters late)."""
+        with self._lock:
+            self._streams[stream] = (frames, size[0], size[1], time.monotonic())
+
+    def streams(self, max_idle_s: float = STREAM_IDLE_S) -> dict[int, tuple[int, int, int]]:
+        """``{stream: (frames, width, height)}`` of the streams that processed a frame recently."""
+        now = time.monotonic()
+        with self._lock:
+            for stream in [k for k, v in self._streams.items() if now - v[3] > max_idle_s]:
+                del self._streams[stream]  # ended streams are forgotten
+            return {k: v[:3] for k, v in self._streams.items()}
 
     def snapshot(self) -> dict[str, StageTotal]:
         """Every stage's totals so far (a copy)."""

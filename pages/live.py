@@ -21,7 +21,7 @@ from ui.common import current_settings, ensure_app_navigation, kept, load_classi
 from ui.live_panel import stats_panel, stream_start_frames
 from ui.live_profile import install_from_env, timed
 from ui.photo_view import mood_music, show_photo, take_photo
-from ui.webrtc import collect_garbage_soon, end_session_on_disconnect, parse_ice_servers
+from ui.webrtc import collect_garbage_soon, end_session_on_disconnect, parse_ice_servers, server_ice_servers
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 install_from_env()  # FER_LIVE_PROFILE=FILE: per-stage server timings for scripts/load_live.py
@@ -96,7 +96,10 @@ def video_stream(processor: LiveProcessor, servers: list[dict]) -> WebRtcStreame
     ctx = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
+        # The viewer's ICE servers go to their browser only; the server side uses the deployer's
+        # $FER_ICE_SERVERS, so no viewer can make the server contact a host of their choosing.
+        frontend_rtc_configuration={"iceServers": servers},
+        server_rtc_configuration={"iceServers": server_ice_servers(os.environ.get(ICE_ENV))},
         media_stream_constraints=MEDIA_CONSTRAINTS,
         video_frame_callback=processor.process_frame,  # never raises: errors are counted
         on_video_ended=collect_garbage_soon,  # closes what the ended stream's thread left behind

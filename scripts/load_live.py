@@ -63,6 +63,7 @@ class Server:
     profile: Path
     cpu0: float = 0.0
     stages0: dict = field(default_factory=dict)
+    streams0: dict = field(default_factory=dict)
 
     def usage(self) -> dict:
         """RSS (MB), threads and open file descriptors now."""
@@ -77,14 +78,26 @@ class Server:
         times = self.process.cpu_times()
         return times.user + times.system
 
-    def stages(self) -> dict:
+    def read(self, key: str) -> dict:
         try:
-            return json.loads(self.profile.read_text())["stages"]
+            return json.loads(self.profile.read_text())[key]
         except (OSError, ValueError, KeyError):
             return {}
 
+    def stages(self) -> dict:
+        return self.read("stages")
+
     def mark(self) -> None:
-        self.cpu0, self.stages0 = self.cpu_s(), self.stages()
+        self.cpu0, self.stages0, self.streams0 = self.cpu_s(), self.stages(), self.read("streams")
+
+    def viewers(self, elapsed: float) -> list[dict]:
+        """Each stream's processed FPS since :meth:`mark`, counted by the server (browsers may lag)."""
+        now = self.read("streams")
+        out = []
+        for stream, (frames, width, height) in now.items():
+            first = self.streams0.get(stream, [0])[0]
+            out.append({"fps": round((frames - first) / elapsed, 1), "size": f"{width}×{height}"})
+        return sorted(out, key=lambda v: -v["fps"])
 
 
 def load_average() -> str:
@@ -156,7 +169,10 @@ def load_phase(browser, servers: list[Server], viewers: int, seconds: float) -> 
                 {"viewer": tab.name, "server": i % len(servers), "fps": round(n / elapsed, 1), "sizes": sorted(s)}
                 for i, (tab, n, s) in enumerate(zip(tabs, frames, sizes))
             ],
-            "servers": [server_report(server, elapsed) for server in servers],
+            "servers": [
+                server_report(server, elapsed, sum(n for i, n in enumerate(frames) if i % len(servers) == k))
+                for k, server in enumerate(servers)
+            ],
             "browsers_cores": round((browser_cpu_s() - browser0) / elapsed, 2),
             "seconds": round(elapsed, 1),
             "load": load_average(),
@@ -169,12 +185,16 @@ def load_phase(browser, servers: list[Server], viewers: int, seconds: float) -> 
             tab.close()
 
 
-def server_report(server: Server, elapsed: float) -> dict:
-    """CPU (cores), memory and the per-stage CPU ms per processed frame since ``server.mark()``."""
+def server_report(server: Server, elapsed: float, viewer_frames: int) -> dict:
+    """CPU (cores), memory and the per-stage CPU ms per processed frame since ``server.mark()``.
+
+    Frames are the server's own count, or its viewers' page counters for a server without the
+    profiling hook (an older version, measured as a baseline).
+    """
     cpu = server.cpu_s() - server.cpu0
     now, before = server.stages(), server.stages0
     delta = {name: [v - w for v, w in zip(vals, before.get(name, [0, 0.0, 0.0]))] for name, vals in now.items()}
-    frames = max(1, int(delta.get("frames", [0])[0]))
+    frames = max(1, int(delta["frames"][0]) if "frames" in delta else viewer_frames)
     per_frame = {name: round(1000 * delta[name][1] / frames, 2) for name in STAGE_ORDER if name in delta}
     per_frame["other"] = round(1000 * cpu / frames - sum(per_frame.values()), 2)
     return {
@@ -183,6 +203,7 @@ def server_report(server: Server, elapsed: float) -> dict:
         "cpu_ms_per_frame": round(1000 * cpu / frames, 2),
         "stage_cpu_ms_per_frame": per_frame,
         "stage_calls_per_s": {name: round(delta[name][0] / elapsed, 1) for name in STAGE_ORDER if name in delta},
+        "viewers": server.viewers(elapsed),
         **server.usage(),
     }
 
@@ -245,12 +266,17 @@ def soak_phase(browser, servers: list[Server], seconds: float, settle: float) ->
 def print_load(report: dict) -> None:
     print(f"\n== load: {len(report['viewers'])} viewer(s), {report['seconds']} s, {report['load']}")
     for v in report["viewers"]:
-        print(f"  {v['viewer']:>8}  server {v['server']}  {v['fps']:5.1f} processed FPS  input {', '.join(v['sizes'])}")
+        print(
+            f"  {v['viewer']:>8}  server {v['server']}  {v['fps']:5.1f} processed FPS (page counter)  "
+            f"input {', '.join(v['sizes'])}"
+        )
     for i, s in enumerate(report["servers"]):
         print(
             f"  server {i}: {s['cores']:.2f} cores, {s['frames_per_s']} frames/s, {s['cpu_ms_per_frame']} CPU ms "
             f"per processed frame; RSS {s['rss_mb']} MB, {s['threads']} threads, {s['fds']} fds"
         )
+        viewers = " | ".join(f"{v['fps']} FPS at {v['size']}" for v in s["viewers"]) or "(no profile: an old server)"
+        print(f"    its viewers, counted by the server: {viewers}")
         stages = "  ".join(f"{k} {v}" for k, v in s["stage_cpu_ms_per_frame"].items())
         print(f"    CPU ms per processed frame by stage: {stages}")
         calls = "  ".join(f"{k} {v}" for k, v in s["stage_calls_per_s"].items())

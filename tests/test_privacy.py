@@ -364,7 +364,29 @@ def test_live_page_uses_no_stun_or_turn_server_by_default(repo_root: Path, monke
     run(at.switch_page(LIVE))
     assert at.text_input(key="live_ice_servers").value == ""
     assert not at.error
-    assert len(calls) == 1 and calls[0]["rtc_configuration"] == {"iceServers": []}
+    assert len(calls) == 1
+    assert calls[0]["frontend_rtc_configuration"] == calls[0]["server_rtc_configuration"] == {"iceServers": []}
+    assert calls[0].get("rtc_configuration") is None  # both sides given: streamlit-webrtc never fills in its own
+
+
+def test_ice_servers_typed_by_a_viewer_reach_only_their_browser(repo_root: Path, monkeypatch: pytest.MonkeyPatch):
+    """A viewer's STUN/TURN servers configure their browser; the server keeps the deployer's list, so a
+    viewer cannot make the server contact a host of their choosing (issue 15, replicas review)."""
+    monkeypatch.setenv("FER_ICE_SERVERS", "turn:turn.example.org:3478")
+    calls: list[dict] = []
+
+    def fake_streamer(*args, **kwargs):
+        calls.append(kwargs)
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
+
+    monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
+    at = run(AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT))
+    run(at.switch_page(LIVE))
+    at.text_input(key="live_ice_servers").set_value("stun:stun.example.net:3478")
+    run(at)
+    last = calls[-1]
+    assert last["frontend_rtc_configuration"] == {"iceServers": [{"urls": "stun:stun.example.net:3478"}]}
+    assert last["server_rtc_configuration"] == {"iceServers": [{"urls": "turn:turn.example.org:3478"}]}
     # That no STUN/TURN server is then contacted is asserted end to end, with no private API of
     # streamlit-webrtc, by test_full_session_makes_no_network_connection and the browser test.
 

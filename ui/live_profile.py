@@ -74,6 +74,7 @@ def snapshot() -> dict:
         "time": time.time(),
         "process_cpu_s": times.user + times.system,
         "stages": {name: [t.calls, t.cpu_s, t.wall_s] for name, t in LIVE_STAGES.snapshot().items()},
+        "streams": {str(k): list(v) for k, v in LIVE_STAGES.streams().items()},  # frames, width, height
     }
 
 

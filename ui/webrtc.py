@@ -47,6 +47,19 @@ def parse_ice_servers(text: str | None) -> list[dict]:
     return [{"urls": url} for url in urls]
 
 
+def server_ice_servers(text: str | None) -> list[dict]:
+    """The server side's ICE servers: the deployer's setting (``$FER_ICE_SERVERS``), ``[]`` when unset or
+    malformed (the Live page shows the parse error in its expander, where the same text is the default).
+
+    A TURN server on the viewer's side is enough for a viewer behind a NAT: the server reaches the
+    relay's address; one the server itself must use (a server behind NAT) is the deployer's business.
+    """
+    try:
+        return parse_ice_servers(text)
+    except ValueError:
+        return []
+
+
 def _check_ice_url(url: object) -> None:
     if not isinstance(url, str) or url.split(":", 1)[0] not in ICE_SCHEMES:
         raise ValueError(f"ICE server URLs start with stun:, stuns:, turn: or turns:, got {url!r}")
