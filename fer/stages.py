@@ -29,9 +29,6 @@ class StageTotal:
     cpu_s: float  # CPU time of the threads that ran it
     wall_s: float
 
-    def minus(self, earlier: StageTotal) -> StageTotal:
-        return StageTotal(self.calls - earlier.calls, self.cpu_s - earlier.cpu_s, self.wall_s - earlier.wall_s)
-
 
 class StageClock:
     """Thread-safe totals of named stages: ``with clock.stage("detect"): ...`` or :meth:`add`."""
@@ -74,12 +71,6 @@ class StageClock:
         """Every stage's totals so far (a copy)."""
         with self._lock:
             return {name: StageTotal(int(c), cpu, wall) for name, (c, cpu, wall) in self._totals.items()}
-
-
-def since(now: dict[str, StageTotal], earlier: dict[str, StageTotal]) -> dict[str, StageTotal]:
-    """The work done between two snapshots (stages first seen after ``earlier`` count from zero)."""
-    zero = StageTotal(0, 0.0, 0.0)
-    return {name: total.minus(earlier.get(name, zero)) for name, total in now.items()}
 
 
 #: The process-wide clock the live path reports to (all viewers of this server process together).

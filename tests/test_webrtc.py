@@ -19,3 +19,39 @@ def test_parse_ice_servers():
     for bad in ("http://example.org", "[1, 2]", "[{", '[{"username": "u"}]'):
         with pytest.raises(ValueError):
             parse_ice_servers(bad)
+
+
+# ----------------------------------------------------------------------------- releasing a stream
+def test_server_ice_servers_come_from_the_deployer_and_never_fail():
+    from ui.webrtc import server_ice_servers
+
+    assert server_ice_servers(None) == [] and server_ice_servers("not a url") == []
+    assert server_ice_servers("turn:turn.example.org:3478") == [{"urls": "turn:turn.example.org:3478"}]
+
+
+def test_end_session_on_disconnect_uses_a_streamlit_internal_that_still_exists():
+    """Outside a server (here, and under AppTest) it changes nothing; in a server it relies on the session
+    manager's ``mark_session_nonresumable`` (Streamlit 1.67): recheck on every Streamlit upgrade. The
+    effect itself is checked end to end by test_live_browser's closed-tabs test."""
+    import inspect
+
+    from streamlit.runtime.runtime import Runtime
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    from ui.webrtc import end_session_on_disconnect
+
+    assert end_session_on_disconnect() is False
+    assert callable(WebsocketSessionManager.mark_session_nonresumable)
+    assert "self._session_mgr" in inspect.getsource(Runtime.__init__)
+
+
+def test_collect_garbage_soon_runs_in_the_background():
+    import gc
+
+    from ui.webrtc import collect_garbage_soon
+
+    before = gc.get_stats()[2]["collections"]
+    timer = collect_garbage_soon(0.0)
+    assert timer.daemon
+    timer.join(timeout=30)
+    assert gc.get_stats()[2]["collections"] > before  # a full collection ran
