@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,21 +41,9 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def running_app(
-    port: int,
-    log_path: Path,
-    *,
-    timeout_s: float = 120,
-    env: dict | None = None,
-    scheme: str = "http",
-    cafile: Path | None = None,
-) -> Iterator[str]:
-    """``streamlit run app.py`` on 127.0.0.1:``port``; yields the base URL once healthy, stops it after.
-
-    ``scheme="https"`` when ``env`` sets STREAMLIT_SERVER_SSL_CERT_FILE/KEY_FILE; ``cafile`` is then the
-    certificate the health check trusts (a self-signed one, as ``make run-https`` makes).
-    """
-    with app_process(port, log_path, timeout_s=timeout_s, env=env, scheme=scheme, cafile=cafile) as (url, _):
+def running_app(port: int, log_path: Path, **options: Any) -> Iterator[str]:
+    """:func:`app_process` (same options) for callers that need only the base URL."""
+    with app_process(port, log_path, **options) as (url, _):
         yield url
 
 
@@ -69,9 +58,12 @@ def app_process(
     cafile: Path | None = None,
     prefix: Sequence[str] = (),
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """:func:`running_app` that also yields the server's process (for its CPU, memory, threads, fds).
+    """``streamlit run app.py`` on 127.0.0.1:``port``; yields the base URL and the server's process (for
+    its CPU, memory, threads, fds) once healthy, and stops it after.
 
-    ``prefix`` goes before the command, e.g. ``["taskset", "-c", "0"]`` to pin the server to a core.
+    ``scheme="https"`` when ``env`` sets STREAMLIT_SERVER_SSL_CERT_FILE/KEY_FILE; ``cafile`` is then the
+    certificate the health check trusts (a self-signed one, as ``make run-https`` makes). ``prefix`` goes
+    before the command, e.g. ``["taskset", "-c", "0"]`` to pin the server to a core.
     """
     url = f"{scheme}://127.0.0.1:{port}"
     proc = start_app(port, log_path, env=env, prefix=prefix)

@@ -345,14 +345,9 @@ def test_default_ice_configuration_is_empty() -> None:
     assert parse_ice_servers(None) == [] and parse_ice_servers("") == []
 
 
-def test_live_page_uses_no_stun_or_turn_server_by_default(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without $FER_ICE_SERVERS the live page asks streamlit-webrtc for an empty ICE server list.
-
-    An *empty* list matters: for a missing one (None) streamlit-webrtc fills in servers itself (Google's
-    STUN, or TURN credentials fetched from Cloudflare, Twilio or Hugging Face when their keys are set).
-    AppTest cannot run WebRTC, so webrtc_streamer is replaced by a recorder of its arguments.
-    """
-    monkeypatch.delenv("FER_ICE_SERVERS", raising=False)
+def _live_page_recording_webrtc(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[AppTest, list[dict]]:
+    """The Live page under AppTest, with webrtc_streamer replaced by a recorder of its arguments (AppTest
+    cannot run WebRTC)."""
     calls: list[dict] = []
 
     def fake_streamer(*args, **kwargs):
@@ -361,7 +356,17 @@ def test_live_page_uses_no_stun_or_turn_server_by_default(repo_root: Path, monke
 
     monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
     at = run(AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT))
-    run(at.switch_page(LIVE))
+    return run(at.switch_page(LIVE)), calls
+
+
+def test_live_page_uses_no_stun_or_turn_server_by_default(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without $FER_ICE_SERVERS the live page asks streamlit-webrtc for an empty ICE server list.
+
+    An *empty* list matters: for a missing one (None) streamlit-webrtc fills in servers itself (Google's
+    STUN, or TURN credentials fetched from Cloudflare, Twilio or Hugging Face when their keys are set).
+    """
+    monkeypatch.delenv("FER_ICE_SERVERS", raising=False)
+    at, calls = _live_page_recording_webrtc(repo_root, monkeypatch)
     assert at.text_input(key="live_ice_servers").value == ""
     assert not at.error
     assert len(calls) == 1
@@ -373,15 +378,7 @@ def test_ice_servers_typed_by_a_viewer_reach_only_their_browser(repo_root: Path,
     """A viewer's STUN/TURN servers configure their browser; the server keeps the deployer's list, so a
     viewer cannot make the server contact a host of their choosing (issue 15, replicas review)."""
     monkeypatch.setenv("FER_ICE_SERVERS", "turn:turn.example.org:3478")
-    calls: list[dict] = []
-
-    def fake_streamer(*args, **kwargs):
-        calls.append(kwargs)
-        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
-
-    monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
-    at = run(AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT))
-    run(at.switch_page(LIVE))
+    at, calls = _live_page_recording_webrtc(repo_root, monkeypatch)
     at.text_input(key="live_ice_servers").set_value("stun:stun.example.net:3478")
     run(at)
     last = calls[-1]
