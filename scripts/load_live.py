@@ -212,14 +212,16 @@ def churn_phase(browser, servers: list[Server], cycles: int, settle: float) -> d
     before = [s.usage() for s in servers]
     failures: list[str] = []
     for i in range(cycles):
-        tab = open_tabs(browser, servers, 1, f"churn{i + 1}-")[0]
+        tab = None
         try:
+            tab = open_tabs(browser, servers, 1, f"churn{i + 1}-")[0]
             start_streaming([tab])
             time.sleep(CHURN_STREAM_S)
-        except LiveTabError as exc:  # a session that cannot stream is a finding, not the end of the run
-            failures.append(str(exc).splitlines()[0])
+        except Exception as exc:  # a session that cannot stream is a finding, not the end of the run
+            failures.append(f"cycle {i + 1}: {str(exc).splitlines()[0]}")
         finally:
-            tab.close()  # the tab goes away mid-stream, no STOP
+            if tab is not None:
+                tab.close()  # the tab goes away mid-stream, no STOP
         print(f"  churn {i + 1}/{cycles}: {[s.usage() for s in servers]}", flush=True)
     after = [s.usage() for s in servers]
     settle_watch(servers, settle)
