@@ -1,4 +1,4 @@
-"""Peak memory of decode_image on hostile and large uploads (figures for the README's closing note).
+"""Peak memory of decode_image on hostile and large uploads (the figures quoted in the README).
 
 Each case runs in a fresh child process that receives the file's bytes on stdin, so its peak RSS
 reflects that one decode and not the building of the inputs. On Linux the peak (VmHWM) is reset just

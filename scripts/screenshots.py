@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots"
 PORT = int(os.environ.get("SCREENSHOTS_PORT", "8599"))  # another port if 8599 is taken
 URL = f"http://127.0.0.1:{PORT}"
-#: Generous: the first page load imports TensorFlow and loads the model, the first evaluation predicts.
+#: Generous: the first page load loads the model (LiteRT), the first evaluation predicts.
 TIMEOUT_MS = 240_000
 VIEWPORT = {"width": 1400, "height": 900}
 HEADINGS = {"Upload": "Upload photos", "Evaluation": "Evaluation on FER2013"}

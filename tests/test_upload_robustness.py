@@ -310,5 +310,5 @@ def test_broken_model_is_explained_on_the_upload_page(
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and f"The model '{DEFAULT_MODEL}' cannot be used." in errors[0], errors
     assert phrase in errors[0], errors
-    assert any("retrain it" in i.value for i in at.info)
+    assert any("Pick another model" in i.value for i in at.info)
     assert not at.get("file_uploader")  # the page stops instead of offering an upload that cannot work

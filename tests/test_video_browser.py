@@ -20,7 +20,7 @@ from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-START_TIMEOUT_S = 90  # app start (imports TensorFlow) on a loaded 2-core machine
+START_TIMEOUT_S = 90  # app start and first session (loads the model) on a loaded 2-core machine
 ANALYSIS_TIMEOUT_S = 180
 
 

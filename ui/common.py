@@ -60,7 +60,10 @@ def load_classifier(name: str | None = None) -> Classifier | None:
     except ModelError as exc:
         st.error(f"**The model '{name}' cannot be used.** {exc}", icon="🚫")
         st.info(
-            "Pick another model in the sidebar, or retrain it: `python -m fer.train --data PATH --out models/NAME`."
+            "Pick another model in the sidebar. A card that disagrees with its weights comes from another "
+            "training run: retrain (`python -m fer.train --data PATH --out models/NAME`) to write both again."
+            if "card" in str(exc)
+            else "Pick another model in the sidebar, or repair this one as the message above says."
         )
         return None
 
