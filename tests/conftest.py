@@ -11,6 +11,8 @@ Missing data skips the tests that need it, except on CI (``CI=true``), where it 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,50 @@ def chromium() -> str:
     except ImportError:
         _missing("the playwright Python package", "pip install -r requirements-dev.txt")
     return path
+
+
+@pytest.fixture(scope="module")
+def fake_camera(tmp_path_factory: pytest.TempPathFactory, astronaut_path: Path) -> Path:
+    """The browser tests' camera: the test portrait moving slowly, 4 s at 30 frames/s, as a looping y4m."""
+    from fakecam import make_fake_webcam
+
+    return make_fake_webcam(astronaut_path, tmp_path_factory.mktemp("fakecam") / "portrait.y4m", seconds=4, fps=30)
+
+
+def _has_non_localhost_ipv4() -> bool:
+    """True when some interface has an IPv4 address aioice will offer (anything but 127.0.0.1)."""
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return True  # cannot tell: assume a normal machine
+    addresses = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)", out)
+    return any(a != "127.0.0.1" for a in addresses)
+
+
+@pytest.fixture(scope="module")
+def loopback_candidate() -> None:
+    """WebRTC needs a host candidate other than 127.0.0.1 (aioice never offers it). The host setup is
+    not the test's business: `.ci/run` and `make test` add 127.0.0.2 to lo; here a missing one is named."""
+    if not _has_non_localhost_ipv4():
+        _missing(
+            "an IPv4 address but 127.0.0.1 (aioice offers none)",
+            "run `ip addr add 127.0.0.2/8 dev lo` as root (`.ci/run` does; so does `make test` when it can)",
+        )
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str, fake_camera: Path):
+    """Headless Chromium whose camera plays ``fake_camera`` (one per test module)."""
+    from playwright.sync_api import sync_playwright
+
+    from scripts.live_browser import launch_chromium
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p, chromium, fake_camera)  # a fresh temporary profile every launch
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 # ----------------------------------------------------------------------------- video clips

@@ -16,8 +16,6 @@ missing Chromium fails the test; elsewhere it is skipped.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +25,7 @@ from conftest import free_port
 
 from fer.labels import CLASS_NAMES
 from scripts.app_server import AppServerError, app_process, chromium_path
-from scripts.live_browser import FIRST_LOAD_S, LiveTab, launch_chromium
+from scripts.live_browser import FIRST_LOAD_S, LiveTab
 
 pytestmark = pytest.mark.browser
 
@@ -39,47 +37,8 @@ FRAMES_TIMEOUT_S = 60  # START -> frames processed
 FPS_SAMPLE_S = 15  # how long the processed FPS is watched once frames flow
 
 
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
-
-
-def _unavailable(reason: str) -> None:
-    if _on_ci():
-        pytest.fail(f"{reason} (required on CI)", pytrace=False)
-    pytest.skip(reason)
-
-
 # ----------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def fake_camera(tmp_path_factory: pytest.TempPathFactory, astronaut_path: Path) -> Path:
-    from fakecam import make_fake_webcam
-
-    return make_fake_webcam(astronaut_path, tmp_path_factory.mktemp("fakecam") / "portrait.y4m", seconds=4, fps=30)
-
-
-def _has_non_localhost_ipv4() -> bool:
-    """True when some interface has an IPv4 address aioice will offer (anything but 127.0.0.1)."""
-    try:
-        out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return True  # cannot tell: assume a normal machine
-    addresses = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)", out)
-    return any(a != "127.0.0.1" for a in addresses)
-
-
-@pytest.fixture(scope="module")
-def loopback_candidate() -> None:
-    """WebRTC needs a host candidate other than 127.0.0.1 (aioice never offers it). The host setup is
-    not the test's business: `.ci/run` and `make test` add 127.0.0.2 to lo; here a missing one is named."""
-    if not _has_non_localhost_ipv4():
-        _unavailable(
-            "no IPv4 address but 127.0.0.1 (aioice offers none): run `ip addr add 127.0.0.2/8 dev lo` as root "
-            "(`.ci/run` does; so does `make test` when it can)"
-        )
-
-
+# chromium, fake_camera, loopback_candidate and browser come from conftest.py.
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory, loopback_candidate: None) -> Iterator[tuple[str, int]]:
     """``streamlit run app.py`` on a free port; yields its URL and process id, and stops it afterwards."""
@@ -94,18 +53,6 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, loopback_candidate: Non
 @pytest.fixture(scope="module")
 def app_url(app_server: tuple[str, int]) -> str:
     return app_server[0]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str, fake_camera: Path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p, chromium, fake_camera)  # a fresh temporary profile every launch
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # ----------------------------------------------------------------------------- page helpers
@@ -264,4 +211,6 @@ def test_closed_tabs_give_back_their_sockets_and_threads(browser, app_server):
         f"{fds} fds, {threads} threads, {rss:.0f} MB"
     )
     assert fds <= fds0 + 6, f"{fds - fds0} file descriptors kept by 4 closed tabs ({fds0} -> {fds})"
-    assert threads <= threads0 + 2, f"{threads - threads0} threads kept by 4 closed tabs"
+    # Thread pools (asyncio's default executor, AnyIO's workers) may grow by a few idle threads; a stream
+    # that is not released keeps its decoder and processing threads: 8 or more for 4 tabs.
+    assert threads <= threads0 + 5, f"{threads - threads0} threads kept by 4 closed tabs"

@@ -24,14 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
-from test_live_browser import (  # noqa: F401 - fixtures used by name
-    START_TIMEOUT_S,
-    LivePage,
-    _streaming,
-    browser,
-    fake_camera,
-    loopback_candidate,
-)
+from test_live_browser import START_TIMEOUT_S, LivePage, _streaming
 from test_replicas import answered_by, nginx, visit  # noqa: F401 - nginx: a fixture
 
 from scripts.app_server import AppServerError

@@ -17,14 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
-from test_live_browser import (  # noqa: F401 - fixtures used by name
-    START_TIMEOUT_S,
-    LivePage,
-    _streaming,
-    browser,
-    fake_camera,
-    loopback_candidate,
-)
+from test_live_browser import START_TIMEOUT_S, LivePage, _streaming
 
 from scripts.app_server import AppServerError, running_app
 
