@@ -1,0 +1,105 @@
+"""The Evaluation page's data: FER2013 from a path or an uploaded CSV, cached, and the model run on it.
+
+Decoding a split and evaluating it are cached per server (``st.cache_resource``/``st.cache_data``) and
+by ``fer.evaluate``'s probability cache on disk, so switching back to an evaluated split is instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from fer.classifier import Classifier
+from fer.data import (
+    SplitData,
+    csv_row_problems,
+    load_split,
+    read_csv_bytes,
+    source_fingerprint,
+)
+from fer.evaluate import Evaluation, evaluate
+from fer.results import digest
+
+
+@st.cache_resource(max_entries=4, show_spinner="Decoding FER2013 faces (first time only)…")
+def _load_path(path: str, split: str, fingerprint: str) -> SplitData:
+    """One decoded split per source version (``fingerprint`` changes when the files do)."""
+    return load_split(path, split)
+
+
+@st.cache_data(ttl=60, max_entries=16, show_spinner=False)
+def _fingerprint(path: str) -> str:
+    """The source's fingerprint, re-checked at most once a minute (it stats every file of a folder tree)."""
+    return source_fingerprint(Path(path))
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the uploaded CSV…")
+def _load_csv(content_hash: str, split: str, name: str, _data: bytes) -> SplitData:
+    """One split of an uploaded CSV, parsed in memory and cached per file content."""
+    return read_csv_bytes(_data, split, name=name)
+
+
+def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitData | None:
+    """The chosen split from the uploaded CSV (if any) or the typed path; None when there is no data there.
+
+    Raises DatasetError for data that exists but cannot be read.
+    """
+    if upload is not None:
+        data = upload.getvalue()
+        return _load_csv(digest(data), split, upload.name, data)
+    if not path_text.strip():
+        return None
+    path = Path(path_text.strip()).expanduser()
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        st.info(f"No FER2013 data at `{path}` (the path {'is empty' if path.exists() else 'does not exist'}).")
+        return None
+    return _load_path(str(path), split, _fingerprint(str(path)))
+
+
+def run_evaluation(classifier: Classifier, data: SplitData, tta: bool, persist: bool) -> Evaluation:
+    """``fer.evaluate`` with a progress bar (instant when its cache already holds this split).
+
+    ``persist`` is False for an uploaded CSV: its predictions stay in memory, never in the disk cache.
+    """
+    bar = st.progress(0.0, text=f"Predicting {len(data):,} faces…")
+    ev = evaluate(
+        classifier,
+        data,
+        tta,
+        progress=lambda done, total: bar.progress(done / total, f"Predicted {done:,}/{total:,}"),
+        persist=persist,
+    )
+    bar.empty()
+    return ev
+
+
+@st.cache_data(max_entries=4, show_spinner="Checking every row of the CSV…")
+def _csv_problems(content_key: str, name: str, _text: str | None) -> dict[str, list[str]]:
+    """Bad rows per split of an uploaded CSV (``_text``) or a CSV file (``name`` is its path), cached per version."""
+    return csv_row_problems(name, text=_text)
+
+
+def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -> None:
+    """Bad rows in the splits not shown now, as a warning with their line numbers (this split loaded fine)."""
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            problems = _csv_problems(digest(data), upload.name, data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            return  # already reported by the load
+    else:
+        path = Path(path_text.strip()).expanduser()
+        if not (path.is_file() and path.suffix.lower() == ".csv"):
+            return  # image folders: each file is checked as its split is loaded
+        problems = _csv_problems(_fingerprint(str(path)), str(path), None)
+    others = [msg for other, found in problems.items() if other != split for msg in found]
+    if others:
+        shown = "\n".join(f"- {msg}" for msg in others[:10])
+        more = f"\n- … and {len(others) - 10} more" if len(others) > 10 else ""
+        st.warning(
+            f"**{len(others)} bad row(s) in other splits** of this CSV (not used for {split}; picking their split "
+            f"will fail until they are fixed):\n{shown}{more}",
+            icon="⚠️",
+        )
