@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scripts.photo_set import build, write  # noqa: E402
+from scripts.photo_set import add_data_args, build, write  # noqa: E402
 
 
 def timed(cmd: list[str]) -> float:
@@ -49,9 +49,7 @@ def commands(folder: Path, files: list[str], out: Path, ray: bool) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=300, help="photos in the set")
-    parser.add_argument(
-        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared/fer2013"))
-    )
+    add_data_args(parser, faces=False)
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray run (Ray not installed)")
     args = parser.parse_args(argv)
 

@@ -6,6 +6,7 @@ and for reading the page's own figures (frames processed, processed FPS, the inp
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -25,6 +26,28 @@ CAMERA_ARGS = [
 ]
 #: How long the first page load may take (the server imports the model on its first session).
 FIRST_LOAD_S = 90
+
+
+def load_average() -> str:
+    """The machine's load next to a measured figure: timings taken under load are not figures."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def process_usage(pid: int) -> dict:
+    """A server process's RSS (MB), threads and open file descriptors now (what a leak would grow)."""
+    import psutil  # a dev requirement (requirements-dev.txt), as is Playwright
+
+    process = psutil.Process(pid)
+    with process.oneshot():
+        return {
+            "rss_mb": round(process.memory_info().rss / 2**20, 1),
+            "threads": process.num_threads(),
+            "fds": process.num_fds(),
+        }
 
 
 class LiveTabError(RuntimeError):

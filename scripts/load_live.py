@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from fakecam import make_fake_webcam  # noqa: E402
 
 from scripts.app_server import app_process, chromium_path  # noqa: E402
-from scripts.live_browser import LiveTab, LiveTabError, launch_chromium  # noqa: E402
+from scripts.live_browser import LiveTab, LiveTabError, launch_chromium, load_average, process_usage  # noqa: E402
 
 PORTRAIT = REPO.parent / "shared" / "faces" / "astronaut.png"
 WARMUP_S = 8.0  # after every viewer streams: the bitrate and resolution ramp up first
@@ -62,47 +62,34 @@ class Server:
     process: psutil.Process
     profile: Path
     cpu0: float = 0.0
-    stages0: dict = field(default_factory=dict)
-    streams0: dict = field(default_factory=dict)
+    profile0: dict = field(default_factory=dict)  # the profile file at mark(): {"stages": ..., "streams": ...}
 
     def usage(self) -> dict:
         """RSS (MB), threads and open file descriptors now."""
-        with self.process.oneshot():
-            return {
-                "rss_mb": round(self.process.memory_info().rss / 2**20, 1),
-                "threads": self.process.num_threads(),
-                "fds": self.process.num_fds(),
-            }
+        return process_usage(self.process.pid)
 
     def cpu_s(self) -> float:
         times = self.process.cpu_times()
         return times.user + times.system
 
-    def read(self, key: str) -> dict:
+    def read_profile(self) -> dict:
+        """The server's latest profile snapshot (empty for a server without the profiling hook)."""
         try:
-            return json.loads(self.profile.read_text())[key]
-        except (OSError, ValueError, KeyError):
+            return json.loads(self.profile.read_text())
+        except (OSError, ValueError):
             return {}
 
-    def stages(self) -> dict:
-        return self.read("stages")
-
     def mark(self) -> None:
-        self.cpu0, self.stages0, self.streams0 = self.cpu_s(), self.stages(), self.read("streams")
-
-    def viewers(self, elapsed: float) -> list[dict]:
-        """Each stream's processed FPS since :meth:`mark`, counted by the server (browsers may lag)."""
-        now = self.read("streams")
-        out = []
-        for stream, (frames, width, height) in now.items():
-            first = self.streams0.get(stream, [0])[0]
-            out.append({"fps": round((frames - first) / elapsed, 1), "size": f"{width}×{height}"})
-        return sorted(out, key=lambda v: -v["fps"])
+        self.cpu0, self.profile0 = self.cpu_s(), self.read_profile()
 
 
-def load_average() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+def stream_fps(now: dict, before: dict, elapsed: float) -> list[dict]:
+    """Each stream's processed FPS between two profiles, counted by the server (browsers may lag)."""
+    out = []
+    for stream, (frames, width, height) in now.items():
+        first = before.get(stream, [0])[0]
+        out.append({"fps": round((frames - first) / elapsed, 1), "size": f"{width}×{height}"})
+    return sorted(out, key=lambda v: -v["fps"])
 
 
 def browser_cpu_s() -> float:
@@ -192,7 +179,8 @@ def server_report(server: Server, elapsed: float, viewer_frames: int) -> dict:
     profiling hook (an older version, measured as a baseline).
     """
     cpu = server.cpu_s() - server.cpu0
-    now, before = server.stages(), server.stages0
+    profile, profile0 = server.read_profile(), server.profile0
+    now, before = profile.get("stages", {}), profile0.get("stages", {})
     delta = {name: [v - w for v, w in zip(vals, before.get(name, [0, 0.0, 0.0]))] for name, vals in now.items()}
     frames = max(1, int(delta["frames"][0]) if "frames" in delta else viewer_frames)
     per_frame = {name: round(1000 * delta[name][1] / frames, 2) for name in STAGE_ORDER if name in delta}
@@ -203,7 +191,7 @@ def server_report(server: Server, elapsed: float, viewer_frames: int) -> dict:
         "cpu_ms_per_frame": round(1000 * cpu / frames, 2),
         "stage_cpu_ms_per_frame": per_frame,
         "stage_calls_per_s": {name: round(delta[name][0] / elapsed, 1) for name in STAGE_ORDER if name in delta},
-        "viewers": server.viewers(elapsed),
+        "viewers": stream_fps(profile.get("streams", {}), profile0.get("streams", {}), elapsed),
         **server.usage(),
     }
 

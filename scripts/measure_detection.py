@@ -15,7 +15,6 @@ Usage: python scripts/measure_detection.py [--n 400] [--fer2013 PATH] [--faces D
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import replace
@@ -27,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from photo_set import Photo, build, false_box_cases  # noqa: E402
+from photo_set import Photo, add_data_args, build, false_box_cases  # noqa: E402
 
 from fer.detection import DetectorSettings, detect  # noqa: E402
 
@@ -177,12 +176,7 @@ def _weak_cue(image: np.ndarray, weak: DetectorSettings) -> bool:
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared" / "fer2013"))
-    )
-    parser.add_argument(
-        "--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces"))
-    )
+    add_data_args(parser)
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--only", nargs="*", choices=list(CANDIDATES))
     parser.add_argument("--fractions", nargs="*", type=float, default=[0.03])

@@ -18,7 +18,6 @@ Usage: python scripts/measure_margin.py [--n 700] [--fer2013 PATH] [--faces DIR]
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from photo_set import build  # noqa: E402
+from photo_set import add_data_args, build  # noqa: E402
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier  # noqa: E402
 from fer.detection import Box, Detection, DetectorSettings, crop_face, find_faces, frame_box  # noqa: E402
@@ -79,12 +78,7 @@ def reframe(detection: Detection, shape: tuple[int, ...], margin: float) -> Box:
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared" / "fer2013"))
-    )
-    parser.add_argument(
-        "--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces"))
-    )
+    add_data_args(parser)
     parser.add_argument("--n", type=int, default=700)
     return parser.parse_args()
 

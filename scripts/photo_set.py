@@ -224,18 +224,24 @@ def false_box_cases(portrait: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
     }
 
 
+def add_data_args(parser: argparse.ArgumentParser, faces: bool = True) -> None:
+    """``--fer2013`` (FER2013_DIR, else ../shared/fer2013) and ``--faces`` (FER_FACES_DIR, else ../shared/faces)."""
+    parser.add_argument(
+        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared" / "fer2013"))
+    )
+    if faces:
+        parser.add_argument(
+            "--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces"))
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--split", default="PublicTest", choices=["PublicTest", "PrivateTest"])
     parser.add_argument("--n", type=int, default=700)
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument(
-        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared" / "fer2013"))
-    )
-    parser.add_argument(
-        "--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces"))
-    )
+    add_data_args(parser)
     args = parser.parse_args()
     bgr = cv2.imread(str(args.faces / "astronaut.png"))
     portrait = None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

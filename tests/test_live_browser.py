@@ -15,7 +15,6 @@ missing Chromium fails the test; elsewhere it is skipped.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from conftest import free_port
 
 from fer.labels import CLASS_NAMES
 from scripts.app_server import AppServerError, app_process, chromium_path
-from scripts.live_browser import FIRST_LOAD_S, LiveTab
+from scripts.live_browser import FIRST_LOAD_S, LiveTab, load_average, process_usage
 
 pytestmark = pytest.mark.browser
 
@@ -80,14 +79,6 @@ def _streaming(tab: LivePage) -> None:
     tab.wait_until("an emotion label", lambda: tab.metric("Emotion") in CLASS_NAMES, 30)
 
 
-def _load() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-        return f"load average {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
-    except OSError:
-        return "load average unknown"
-
-
 # ----------------------------------------------------------------------------- tests
 def test_live_page_streams_the_camera_through_the_model(browser, app_url):
     tab = LivePage(browser, app_url, "single", height=1500)  # tall enough for the timeline in the screenshot
@@ -116,7 +107,7 @@ def test_live_page_streams_the_camera_through_the_model(browser, app_url):
             f"processed FPS (page) at {'640×480' if full else '/'.join(sizes)}: median {median:.1f}, "
             f"max {values[-1]:.1f}, min {values[0]:.1f} over {len(values)} one-second readings "
             f"(of {len(samples)}; input sizes seen: {', '.join(sizes)}); {frames} frames processed; "
-            f"emotion '{emotion}'; per-frame {tab.metric('Per-frame ms')} ms; {_load()}"
+            f"emotion '{emotion}'; per-frame {tab.metric('Per-frame ms')} ms; {load_average()}"
         )
         print(f"\n[live] {report}")
         ARTIFACTS.mkdir(exist_ok=True)
@@ -156,7 +147,7 @@ def test_two_tabs_stream_at_once_with_independent_counters(browser, app_url):
             tab.wait_until("a face counted", lambda tab=tab: (tab.number("Faces") or 0) >= 1, 30)
         print(
             f"\n[live] two tabs: A {a_now} frames ({a.metric('Processed FPS')} FPS), "
-            f"B {b_now} frames ({b.metric('Processed FPS')} FPS); {_load()}"
+            f"B {b_now} frames ({b.metric('Processed FPS')} FPS); {load_average()}"
         )
     finally:
         a.close()
@@ -165,11 +156,8 @@ def test_two_tabs_stream_at_once_with_independent_counters(browser, app_url):
 
 def _usage(pid: int) -> tuple[int, int, float]:
     """(open file descriptors, threads, RSS in MB) of the server process."""
-    import psutil
-
-    process = psutil.Process(pid)
-    with process.oneshot():
-        return process.num_fds(), process.num_threads(), process.memory_info().rss / 2**20
+    usage = process_usage(pid)
+    return usage["fds"], usage["threads"], usage["rss_mb"]
 
 
 def _settled_usage(pid: int, quiet_s: float = 6.0, timeout_s: float = 60.0) -> tuple[int, int, float]:
