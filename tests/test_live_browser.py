@@ -180,14 +180,26 @@ def test_closed_tabs_give_back_their_sockets_and_threads(browser, app_server):
     session expiry, i.e. for good on a quiet server)."""
     url, pid = app_server
 
-    def one_session(name: str) -> None:
+    def streamed(name: str) -> bool:
+        """One tab opened, streamed for 2 s and closed; False when its WebRTC connection never came up."""
         tab = LivePage(browser, url, name)
         try:
             tab.start()
-            tab.wait_until("a first processed frame", lambda: tab.frames() > 0, FRAMES_TIMEOUT_S)
+            deadline = time.monotonic() + FRAMES_TIMEOUT_S
+            while tab.frames() == 0:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.5)
             time.sleep(2)
+            return True
         finally:
             tab.close()
+
+    def one_session(name: str) -> None:
+        # On a loopback-only machine an ICE check now and then fails outright ("connectionstatechange
+        # failed"); that is the test host's networking, not what this test is about: one more tab then.
+        if not streamed(name) and not streamed(f"{name}-again"):
+            pytest.fail(f"[{name}] two tabs in a row never got a processed frame", pytrace=False)
 
     one_session("churn-0")  # the first session loads the model, codecs and caches: the baseline after it
     fds0, threads0, rss0 = _settled_usage(pid)
