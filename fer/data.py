@@ -7,10 +7,12 @@ cache the decoded arrays as ``.npz`` in a user cache folder so a second load tak
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import os
 import re
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -233,14 +235,35 @@ def read_csv_text(text: str, split: str, *, skip_bad: bool = False, name: str = 
     )
 
 
+def open_csv_text(path: Path) -> io.TextIOBase:
+    """``fer2013.csv`` as users hold it: plain, gzip-compressed (``.csv.gz``) or inside Kaggle's
+    ``fer2013.tar.gz`` archive (the first ``*.csv`` member), read as UTF-8 text without unpacking."""
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        if tarfile.is_tarfile(path):
+            tar = tarfile.open(path, "r:*")
+            member = next((m for m in tar if m.isfile() and m.name.lower().endswith(".csv")), None)
+            if member is None:
+                tar.close()
+                raise DatasetError(f"{path}: a tar archive without a .csv file; expected Kaggle's fer2013.tar.gz")
+            raw = tar.extractfile(member)
+            assert raw is not None  # a regular file member
+            return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
 def _read_csv(path: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
     if path.stat().st_size == 0:
         raise DatasetError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage'")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with open_csv_text(path) as fh:
             return _parse_csv(fh, split, skip_bad, str(path))
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not a text CSV file ({exc.reason})") from None
+    except (OSError, EOFError, tarfile.TarError) as exc:
+        raise DatasetError(f"{path}: a damaged compressed file ({exc})") from None
 
 
 def _parse_csv(fh: io.TextIOBase, split: str, skip_bad: bool, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -308,7 +331,10 @@ def _parse_pixels(text: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- image folders
-def _read_folder(root: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def folder_files(root: Path, split: str, skip_bad: bool = True) -> tuple[list[tuple[Path, int]], list[str]]:
+    """The face files of one split of an image-folder root with their labels, in the order
+    :func:`load_split` returns them (class folders, then file names, sorted): per-face annotations such
+    as the FER+ votes are matched to a loaded split through this list."""
     split_dir = root / _SPLIT_DIRS[split]
     if not split_dir.is_dir():
         present = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "none"
@@ -339,6 +365,11 @@ def _read_folder(root: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np
                 problems.append(msg)
                 continue
             files.append((f, label))
+    return files, problems
+
+
+def _read_folder(root: Path, split: str, skip_bad: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    files, problems = folder_files(root, split, skip_bad)
     images = np.zeros((len(files), FACE_SIZE, FACE_SIZE), np.uint8)
     ok = np.ones(len(files), bool)
 

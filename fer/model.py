@@ -35,6 +35,10 @@ class Recipe:
     shift: float = 0.1  # v2: framing jitter, shift +-shift of the side
     class_weight_power: float = 0.0  # loss weight of a class ~ frequency**-power (0: unweighted)
     ema: float = 0.0  # per-step decay of an exponential moving average of the weights (0: none)
+    # v3 fields (defaults reproduce v2).
+    equalise_prob: float = 0.0  # share of training faces shown histogram-equalised (the image-folder form)
+    low_contrast_prob: float = 0.0  # share given lower contrast and shifted brightness (photo crops)
+    ferplus_weight: float = 0.0  # share of the FER+ vote distribution in the target (rest: FER2013 label)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -48,6 +52,14 @@ RECIPES: dict[str, Recipe] = {
     "cpu2": Recipe(
         "cpu2", (32, 64, 128, 256), 256, 0.4, 45, 128, 2e-3, 0.05, 0.1,
         augment="v2", geo_prob=0.5, zoom=0.15, shift=0.1, class_weight_power=0.3, ema=0.998,
+    ),  # fmt: skip
+    # Model v3 on the same net, trained on the original CSV pixels: each face shown raw or equalised at
+    # random (users hold either form), some at lower contrast (crops from photos look like neither),
+    # targets half FER2013 label, half FER+ annotator distribution (FER2013's labels are noisy).
+    "cpu3": Recipe(
+        "cpu3", (32, 64, 128, 256), 256, 0.4, 50, 128, 2e-3, 0.05, 0.05,
+        augment="v2", geo_prob=0.5, zoom=0.15, shift=0.1, class_weight_power=0.3, ema=0.998,
+        equalise_prob=0.5, low_contrast_prob=0.3, ferplus_weight=0.5,
     ),  # fmt: skip
 }
 

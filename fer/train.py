@@ -19,6 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -38,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (cosine decay to 0)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--ferplus",
+        default=None,
+        help="FER+ votes file (recipes with ferplus_weight > 0); default: ferplus.csv beside the image folders",
+    )
     p.add_argument("--resume", action="store_true", help="continue from models/NAME.ckpt/last.keras")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
     p.add_argument("--eval-limit", type=int, default=0, help="use only the first N faces of each test split")
@@ -143,6 +149,36 @@ def augment_v2(images: tf.Tensor, recipe: Recipe, max_degrees: float = 10.0) -> 
     )
 
 
+def equalised(images: np.ndarray) -> np.ndarray:
+    """``cv2.equalizeHist`` of each face: the pixel form of the image-folder copy of FER2013."""
+    return np.stack([cv2.equalizeHist(im) for im in images]) if len(images) else images.copy()
+
+
+def low_contrast(images: tf.Tensor, prob: float) -> tf.Tensor:
+    """With probability ``prob`` per face: contrast x0.45-0.9 around its mean, brightness -25..+25.
+
+    Faces cropped from photos have lower contrast than both FER2013 forms; equalising them at inference
+    measured worse, so the network learns to read them instead.
+    """
+    n = tf.shape(images)[0]
+    apply = tf.random.uniform([n, 1, 1, 1]) < prob
+    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    gain = tf.random.uniform([n, 1, 1, 1], 0.45, 0.9)
+    shift = tf.random.uniform([n, 1, 1, 1], -25.0, 25.0)
+    changed = tf.clip_by_value(mean + (images - mean) * gain + shift, 0.0, 255.0)
+    return tf.where(apply, changed, images)
+
+
+def soft_targets(labels: np.ndarray, votes: np.ndarray | None, has: np.ndarray | None, weight: float) -> np.ndarray:
+    """Training targets: ``(1-weight)`` one-hot FER2013 label + ``weight`` FER+ vote distribution, for
+    faces with FER+ votes over the 7 classes; the one-hot label alone for the others."""
+    y = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    if votes is None or has is None or weight <= 0:
+        return y
+    mixed = (1.0 - weight) * y + weight * votes
+    return np.where(has[:, None], mixed, y).astype(np.float32)
+
+
 def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     """Per-class loss weights ~ frequency**-power, normalised so the mean weight over ``labels`` is 1."""
     counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
@@ -151,10 +187,18 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     return w.astype(np.float32)
 
 
-def make_train_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int) -> tf.data.Dataset:
-    """Shuffled, augmented batches (``recipe.augment``), with per-face loss weights when the recipe asks."""
+def make_train_dataset(
+    images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, targets: np.ndarray | None = None
+) -> tf.data.Dataset:
+    """Shuffled, augmented batches (``recipe.augment``), with per-face loss weights when the recipe asks.
+
+    ``targets``: soft target rows (default: one-hot ``labels``). With ``recipe.equalise_prob`` each face
+    is drawn raw or histogram-equalised per step, so both pixel forms are learnt.
+    """
     x = images[..., None].astype(np.float32)
-    y = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    y = targets if targets is not None else keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    if recipe.equalise_prob > 0:
+        x = np.concatenate([x, equalised(images)[..., None].astype(np.float32)], axis=-1)
     tensors: tuple[np.ndarray, ...] = (x, y)
     if recipe.class_weight_power > 0:
         tensors = (x, y, class_weights(labels, recipe.class_weight_power)[labels])
@@ -171,8 +215,21 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, s
         def warp(a: tf.Tensor) -> tf.Tensor:
             return random_erasing(augment(a, training=True))
 
-    ds = ds.map(lambda a, *rest: (warp(a), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+    def pick_form(a: tf.Tensor) -> tf.Tensor:
+        if recipe.equalise_prob > 0:
+            use_eq = tf.random.uniform([tf.shape(a)[0], 1, 1, 1]) < recipe.equalise_prob
+            a = tf.where(use_eq, a[..., 1:2], a[..., 0:1])
+        if recipe.low_contrast_prob > 0:
+            a = low_contrast(a, recipe.low_contrast_prob)
+        return a
+
+    ds = ds.map(lambda a, *rest: (warp(pick_form(a)), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _subset_index(n: int, limit: int, seed: int = 0) -> np.ndarray:
+    """The indices :meth:`fer.data.SplitData.subset` keeps (same rule), to subset aligned targets."""
+    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:
@@ -356,8 +413,23 @@ def train(args: argparse.Namespace) -> Path:
 
     train_data = load_split(args.data, "Training")
     public = load_split(args.data, "PublicTest")
-    train_data, public = train_data.subset(state.get("limit", 0)), public.subset(args.eval_limit)
+    targets = None
+    if recipe.ferplus_weight > 0:
+        from fer.ferplus import split_votes
+
+        votes = split_votes(args.data, "Training", args.ferplus)
+        if votes is None:
+            raise SystemExit("recipe needs FER+ votes: give --ferplus PATH/ferplus.csv")
+        dist, has = votes.distribution()
+        targets = soft_targets(train_data.labels, dist, has, recipe.ferplus_weight)
+        print(f"FER+ targets for {int(has.sum())} of {len(has)} training faces", flush=True)
+    if 0 < state.get("limit", 0) < len(train_data):
+        targets = targets[_subset_index(len(train_data), state["limit"])] if targets is not None else None
+        train_data = train_data.subset(state["limit"])
+    public = public.subset(args.eval_limit)
     x_train, y_train, x_val, y_val = train_data.images, train_data.labels, public.images, public.labels
+    if recipe.equalise_prob > 0:  # choose on PublicTest in both pixel forms
+        x_val, y_val = np.concatenate([x_val, equalised(x_val)]), np.concatenate([y_val, y_val])
     state["data_fingerprint"] = {"Training": train_data.fingerprint, "PublicTest": public.fingerprint}
     steps_per_epoch = len(x_train) // recipe.batch_size
     if steps_per_epoch == 0:
@@ -387,7 +459,7 @@ def train(args: argparse.Namespace) -> Path:
         f"{recipe.epochs} epochs x {steps_per_epoch} steps; precision {precision}; {state['hardware']}",
         flush=True,
     )
-    ds = make_train_dataset(x_train, y_train, recipe, state["seed"] + state["epoch"])
+    ds = make_train_dataset(x_train, y_train, recipe, state["seed"] + state["epoch"], targets)
     val_y = keras.utils.to_categorical(y_val, NUM_CLASSES)
     model.fit(
         ds,
