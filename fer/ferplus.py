@@ -23,10 +23,29 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.data import DatasetError, cache_dir, canonical_split, default_data_dir, folder_files, load_split, source_fingerprint
+from fer.data import (
+    DatasetError,
+    cache_dir,
+    canonical_split,
+    default_data_dir,
+    folder_files,
+    load_split,
+    source_fingerprint,
+)
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 
-FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
+FERPLUS_COLUMNS = (
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+)
 # FER+ column index -> FER2013 class index (angry, disgust, fear, happy, sad, surprise, neutral).
 _TO_FER2013 = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
 FERPLUS_FILE = "ferplus.csv"

@@ -50,16 +50,44 @@ RECIPES: dict[str, Recipe] = {
     # are never resampled, so training faces are as sharp as test faces), framing jitter for detector
     # crops, mildly class-weighted loss (disgust), weight EMA, longer schedule in bfloat16.
     "cpu2": Recipe(
-        "cpu2", (32, 64, 128, 256), 256, 0.4, 45, 128, 2e-3, 0.05, 0.1,
-        augment="v2", geo_prob=0.5, zoom=0.15, shift=0.1, class_weight_power=0.3, ema=0.998,
+        "cpu2",
+        (32, 64, 128, 256),
+        256,
+        0.4,
+        45,
+        128,
+        2e-3,
+        0.05,
+        0.1,
+        augment="v2",
+        geo_prob=0.5,
+        zoom=0.15,
+        shift=0.1,
+        class_weight_power=0.3,
+        ema=0.998,
     ),  # fmt: skip
     # Model v3 on the same net, trained on the original CSV pixels: each face shown raw or equalised at
     # random (users hold either form), some at lower contrast (crops from photos look like neither),
     # targets half FER2013 label, half FER+ annotator distribution (FER2013's labels are noisy).
     "cpu3": Recipe(
-        "cpu3", (32, 64, 128, 256), 256, 0.4, 50, 128, 2e-3, 0.05, 0.05,
-        augment="v2", geo_prob=0.5, zoom=0.15, shift=0.1, class_weight_power=0.3, ema=0.998,
-        equalise_prob=0.5, low_contrast_prob=0.3, ferplus_weight=0.5,
+        "cpu3",
+        (32, 64, 128, 256),
+        256,
+        0.4,
+        50,
+        128,
+        2e-3,
+        0.05,
+        0.05,
+        augment="v2",
+        geo_prob=0.5,
+        zoom=0.15,
+        shift=0.1,
+        class_weight_power=0.3,
+        ema=0.998,
+        equalise_prob=0.5,
+        low_contrast_prob=0.3,
+        ferplus_weight=0.5,
     ),  # fmt: skip
 }
 

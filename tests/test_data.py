@@ -439,3 +439,59 @@ def test_folder_with_no_faces_of_the_split(tmp_path: Path, sample_faces: list[Fa
     root = _build_folder(tmp_path / "fer2013", [f for f in sample_faces if f.split == "PublicTest"])
     with pytest.raises(DatasetError, match="no PrivateTest faces found"):
         load_split(root, "PrivateTest", use_cache=False)
+
+
+# ----------------------------------------------------------------------------- the original CSV as users hold it
+def _shared_csv_gz(fer2013_dir: Path) -> Path:
+    """``fer2013-csv/fer2013.csv.gz`` beside the image folders: the original pixels (rows are missing there,
+    so its split sizes are read from the file, never assumed to be 3,589)."""
+    path = fer2013_dir.parent / "fer2013-csv" / "fer2013.csv.gz"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the original-pixel CSV must lie beside the image folders")
+    return path
+
+
+@pytest.mark.parametrize("split", ["PublicTest", "PrivateTest"])
+def test_real_csv_gz_reads_and_matches_the_folder_copy(fer2013_dir: Path, split: str) -> None:
+    """The shared .csv.gz loads as it is; its faces are the folder's faces before equalisation: the same
+    class mix within the missing rows, and equalising a row gives (nearly) its JPEG."""
+    data = load_split(_shared_csv_gz(fer2013_dir), split)
+    _assert_well_formed(data.images, data.labels)
+    counts = data.class_counts()
+    for name, expected in EXPECTED_COUNTS[split].items():
+        assert expected - 20 <= counts[name] <= expected
+    # Original pixels have lower contrast than the equalised copy (README: mean std 65 against 78).
+    folder = load_split(fer2013_dir, split)
+    assert data.images.std(axis=(1, 2)).mean() < folder.images.std(axis=(1, 2)).mean() - 5
+
+
+def test_kaggle_tar_gz_and_gzip_csv_read_as_they_are(tmp_path: Path, sample_faces: list[Face]) -> None:
+    """Kaggle's ``fer2013.tar.gz`` (``fer2013/fer2013.csv`` inside, beside a README) and a gzipped CSV give
+    the plain CSV's faces without unpacking; a damaged archive is a clear DatasetError."""
+    import gzip
+    import tarfile
+
+    plain = _write_csv(tmp_path / "fer2013.csv", [_csv_row(f.label, f.pixels, f.split) for f in sample_faces])
+    gz = tmp_path / "fer2013.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    archive = tmp_path / "fer2013.tar.gz"
+    readme = tmp_path / "README"
+    readme.write_text("FER2013 from Kaggle\n")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(readme, arcname="fer2013/README")
+        tar.add(plain, arcname="fer2013/fer2013.csv")
+    for split in SPLITS:
+        want = load_split(plain, split, use_cache=False)
+        for other in (gz, archive):
+            got = load_split(other, split, use_cache=False)
+            np.testing.assert_array_equal(got.images, want.images)
+            np.testing.assert_array_equal(got.labels, want.labels)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gz.read_bytes()[: len(gz.read_bytes()) // 2])
+    with pytest.raises(DatasetError, match="damaged compressed file"):
+        load_split(broken, "Training", use_cache=False)
+    empty_tar = tmp_path / "nocsv.tar.gz"
+    with tarfile.open(empty_tar, "w:gz") as tar:
+        tar.add(readme, arcname="fer2013/README")
+    with pytest.raises(DatasetError, match="without a .csv file"):
+        load_split(empty_tar, "Training", use_cache=False)
