@@ -9,6 +9,7 @@ BIN         := $(VENV)/bin
 # Python 3.11 if present (the tested version), else the system python3.
 PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 FER2013_DIR ?= ../shared/fer2013
+FER2013_CSV ?= $(dir $(FER2013_DIR))fer2013-csv/fer2013.csv.gz
 TRAIN_ARGS  ?=
 # Self-signed certificate for `make run-https` (git-ignored; made by scripts/make_cert.py).
 CERT_DIR    ?= .certs
@@ -21,7 +22,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run run-https replicas load-live test check lock lint bench train screenshots
+.PHONY: help run run-https replicas load-live test check lock lint bench train train-v3 screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
@@ -34,6 +35,7 @@ help:
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
 	@echo "make train        train models/fer_cnn_v2 on FER2013_DIR=$(FER2013_DIR) (recipe cpu2, ~90 min on 2 idle cores)"
+	@echo "make train-v3     train models/fer_cnn_v3 (recipe cpu3) on FER2013_CSV=$(FER2013_CSV) (hours; TRAIN_ARGS=--resume)"
 	@echo "make screenshots  regenerate the README screenshots"
 
 $(BIN)/python:
@@ -91,6 +93,11 @@ bench: $(RUN_STAMP)
 
 train: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn_v2 --recipe cpu2 --precision mixed_bfloat16 $(TRAIN_ARGS)
+
+# Model v3 (recipe cpu3, in training): the original CSV pixels, FER+ votes from ferplus.csv beside FER2013_DIR.
+# TRAIN_ARGS=--resume continues from models/fer_cnn_v3.ckpt/ (committed while the run spans sessions).
+train-v3: $(RUN_STAMP)
+	$(BIN)/python -m fer.train --data $(FER2013_CSV) --out models/fer_cnn_v3 --recipe cpu3 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
 screenshots: $(TEST_STAMP)
 	$(BIN)/python scripts/screenshots.py
