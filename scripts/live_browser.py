@@ -104,7 +104,17 @@ class LiveTab:
         return block.first.locator('[data-testid="stMetricValue"]').inner_text(timeout=10_000).strip()
 
     def frames(self) -> int:
-        text = self.metric("Frames processed").replace(",", "")
+        """The page's frame counter; 0 while the metric is not drawn yet (a slow start is not an error)."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        block = self.page.locator('[data-testid="stMetric"]').filter(
+            has=self.page.locator('[data-testid="stMetricLabel"]', has_text="Frames processed")
+        )
+        try:
+            text = block.first.locator('[data-testid="stMetricValue"]').inner_text(timeout=2_000).strip()
+        except PlaywrightTimeout:
+            return 0
+        text = text.replace(",", "")
         return int(text) if text.isdigit() else 0
 
     def input_size(self) -> str:

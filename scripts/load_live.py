@@ -121,14 +121,37 @@ def start_servers(stack: ExitStack, count: int, workdir: Path, cpus: str | None)
 
 
 def open_tabs(browser, servers: list[Server], count: int, prefix: str) -> list[LiveTab]:  # noqa: ANN001
-    return [LiveTab(browser, servers[i % len(servers)].url, f"{prefix}{i + 1}") for i in range(count)]
+    """Open the viewers' tabs on the Live page; one that cannot load it is named (LiveTabError)."""
+    tabs = []
+    for i in range(count):
+        name = f"{prefix}{i + 1}"
+        try:
+            tabs.append(LiveTab(browser, servers[i % len(servers)].url, name))
+        except Exception as exc:  # Playwright's errors: name the viewer and the step
+            for tab in tabs:
+                tab.close()
+            raise LiveTabError(
+                f"[{name}] could not open the Live page ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+            ) from None
+    return tabs
+
+
+#: How long one viewer may take from START to its first processed frame. Browsers pinned to one core
+#: beside others start far slower than alone, so viewers start one after another, each given this long.
+FIRST_FRAME_S = 120
 
 
 def start_streaming(tabs: list[LiveTab]) -> None:
+    """Start the viewers one at a time, each streaming before the next starts; a viewer that cannot
+    start is named with the step that failed and what its page showed (LiveTabError)."""
     for tab in tabs:
-        tab.start()
-    for tab in tabs:
-        tab.wait_until("a first processed frame", lambda tab=tab: tab.frames() > 0, 90)
+        try:
+            tab.start()
+        except LiveTabError:
+            raise
+        except Exception as exc:  # Playwright's errors: say which viewer and step, not a bare traceback
+            tab.fail(f"could not press START ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+        tab.wait_until("a first processed frame", lambda tab=tab: tab.frames() > 0, FIRST_FRAME_S)
 
 
 # ----------------------------------------------------------------------------- phases
