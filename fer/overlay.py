@@ -107,8 +107,10 @@ def draw_faces(image: np.ndarray, faces: Sequence[FaceResult], *, numbers: bool 
     zoom = _zoom_for(out.shape)
     if zoom > 1:
         out = cv2.resize(out, (out.shape[1] * zoom, out.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
-    boxes = [_scaled_rect(face.box, zoom) for face in faces]
     height, width = out.shape[:2]
+    # A face found on the padded copy may reach past the photo's edges (its box is exported as found):
+    # drawn clipped, so its outline and label stay on the image (issue 24).
+    boxes = [_clip(_scaled_rect(face.box, zoom), width, height) for face in faces]
     line = max(1, round((height * width) ** 0.5 / 280))
     text_px, labels = _place_all(texts, boxes, (height, width))
     colours = [EMOTION_COLORS_RGB[face.label] for face in faces]
@@ -129,6 +131,13 @@ def _zoom_for(shape: tuple[int, ...]) -> int:
 def _scaled_rect(box: Sequence[int], zoom: int) -> Rect:
     x, y, w, h = (int(v) * zoom for v in box)
     return x, y, x + w, y + h
+
+
+def _clip(rect: Rect, width: int, height: int) -> Rect:
+    """``rect`` cut to the image (at least one pixel inside it, so a box is always drawn)."""
+    x0, y0, x1, y1 = rect
+    x0, y0 = min(max(0, x0), width - 1), min(max(0, y0), height - 1)
+    return x0, y0, min(max(x0 + 1, x1), width), min(max(y0 + 1, y1), height)
 
 
 def _font(text_px: int) -> tuple[float, int]:

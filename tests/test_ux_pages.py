@@ -74,7 +74,8 @@ def photos(astronaut_path: Path, portrait: np.ndarray) -> list[tuple[str, bytes]
 
 
 def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
-    at.file_uploader(key="upload_files").set_value([(n, d, "application/octet-stream") for n, d in files]).run()
+    """Drop files on the Upload page's uploader (a new, empty one after every upload)."""
+    at.file_uploader[0].set_value([(n, d, "application/octet-stream") for n, d in files]).run()
     assert not at.exception, at.exception
     return at
 

@@ -14,7 +14,7 @@ from fer.results import ImageResult
 
 #: What the page says about faces that the plain detector did not find (never silent).
 SOURCE_NOTES = {
-    "padded": "found on a padded copy: the photo is cropped tightly around the face",
+    "padded": "found only on a copy of the photo with a border added, not in the photo itself",
     "whole-image": "no face detected, so the whole image was read as one face",
 }
 
@@ -30,7 +30,12 @@ def source_note(result: ImageResult) -> str | None:
     if "whole-image" in sources:
         return f"No face was detected, so the whole image was read as one face (it looks like a face crop). {HINT}"
     if "padded" in sources:
-        return f"The face was found only on a padded copy: the photo is cropped tightly around the face. {HINT}"
+        # what happened, not a guess at why (issue 24: a small face mid-frame was called "cropped tightly")
+        return (
+            "No face was detected in the photo as it is; a second try on a copy with a border added around it "
+            "(its edge pixels repeated, a retry meant for photos cropped close to a face) found "
+            f"{'this one' if len(result.faces) == 1 else 'these'}. {HINT}"
+        )
     return None
 
 
