@@ -13,7 +13,7 @@ import streamlit as st
 from fer.classifier import Classifier, ModelError
 from fer.pipeline import FaceResult
 from fer.results import ImageResult, digest, results_csv, results_json
-from fer.saliency import saliency_overlay
+from fer.saliency import saliency_legend, saliency_overlay
 from ui.common import (
     StoredPhoto,
     add_photo,
@@ -32,6 +32,8 @@ ensure_app_navigation()  # a deep link opened first still gets the app shell
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 ACCEPTED = "JPEG, PNG, WebP, BMP, TIFF or GIF (first frame)"
 DETAIL_KEY = "upload_detail"
+#: Under the saliency map's colour strip: what its colours mean.
+SALIENCY_LEGEND = "blue: hiding it changes nothing · red: hiding it lowers the emotion most"
 
 
 @st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency…")
@@ -51,6 +53,7 @@ def saliency_toggle(face: FaceResult, key: str) -> None:
             st.warning(f"Saliency is not available: {exc}")
         else:
             st.image(overlay, caption=f"What drove '{face.label}'", width=CROP_PX)
+            st.image(saliency_legend(CROP_PX), caption=SALIENCY_LEGEND, width=CROP_PX)
 
 
 # ----------------------------------------------------------------------------- adding photos

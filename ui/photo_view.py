@@ -34,7 +34,7 @@ from ui.common import (
     remove_photo,
     session_photos,
 )
-from ui.results import enlarge, face_caption, faces_table, source_note
+from ui.results import enlarge, face_caption, faces_table, mood_hint, source_note
 
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
 DETAIL_LIMIT = 4
@@ -161,6 +161,9 @@ def show_summary(result: ImageResult, photo: StoredPhoto, key: str) -> None:
             f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}; {voters(result.faces)} of {count} faces vote, "
             "weighted by size and detection confidence: weak detections do not vote)"
         )
+        hint = mood_hint(result.faces, mood)
+        if hint is not None:
+            st.caption(hint)
         st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
     if count:
         st.caption("Faces are numbered left to right, on the image and below.")

@@ -6,9 +6,12 @@ shared with ``python -m fer predict``; this module only turns results into what 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import cv2
 import numpy as np
 
+from fer.labels import CLASS_NAMES
 from fer.pipeline import FaceResult
 from fer.results import ImageResult
 
@@ -37,6 +40,25 @@ def source_note(result: ImageResult) -> str | None:
             f"{'this one' if len(result.faces) == 1 else 'these'}. {HINT}"
         )
     return None
+
+
+#: Overall-mood shares closer than this are called a near tie.
+NEAR_TIE = 0.05
+
+
+def mood_hint(faces: list[FaceResult], mood: np.ndarray) -> str | None:
+    """A sentence when the faces disagree, so a mood of "angry 25.6 %" over "sad 24.3 %" is not read as one
+    angry crowd (issue 24); None when they all read the same emotion."""
+    counts = Counter(face.label for face in faces)
+    if len(faces) < 2 or len(counts) < 2:
+        return None
+    spread = ", ".join(f"{n} {label}" for label, n in counts.most_common())
+    first, second = (int(i) for i in np.argsort(mood)[::-1][:2])
+    hint = f"The faces disagree ({spread})"
+    if mood[first] - mood[second] < NEAR_TIE:
+        hint += f": {CLASS_NAMES[first]} and {CLASS_NAMES[second]} are almost tied, so the mood is mixed rather than"
+        hint += f" {CLASS_NAMES[first]}"
+    return hint + "."
 
 
 def face_caption(face: FaceResult) -> str:
