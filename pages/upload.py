@@ -179,10 +179,10 @@ st.toggle(
 )
 results = [analyse(photo, classifier) for photo in photos]
 if len(photos) > 1:
-    head, clear = st.columns([5, 1], vertical_alignment="bottom")
-    head.markdown(f"### {len(photos)} photos")
-    clear.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
+    st.markdown(f"### {len(photos)} photos")
     batch_table(photos, results, DETAIL_KEY)
+    # below the table: above it, the table's hover toolbar covered it (issue 24)
+    st.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
 for photo in pick_detail(photos, results):
     show_photo(photo, classifier, face_extra=saliency_toggle)
 
