@@ -279,7 +279,7 @@ def thumbnail(result: ImageResult) -> str | None:
 
 
 def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], select_key: str) -> None:
-    """The compact view of many photos; clicking a row (any cell of it) picks the photo shown below."""
+    """The compact view of many photos; clicking any cell of a row picks the photo shown below."""
     rows = [{"photo": thumbnail(r), "file": p.name, **photo_summary(r)} for p, r in zip(photos, results, strict=True)]
     keys = [p.key for p in photos]
     event = st.dataframe(
@@ -287,16 +287,18 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
         key="batch_table",
         hide_index=True,
         on_select="rerun",
-        # a click on any cell picks its row (issue 24: only the far-left checkbox did); headers still sort
-        selection_mode=["single-row", "single-cell"],
+        # a click on any cell picks its row (issue 24: only the far-left row checkbox did; without row
+        # selection that checkbox column is gone too, which phones need); headers still sort
+        selection_mode="single-cell",
         row_height=THUMB_PX // 2 + 8,
         placeholder="—",  # unreadable files and faceless photos: no "None" in the table
+        # the file name last: at a phone's 390 px the results fit on screen (widths in px, ~345 in all);
+        # wider screens spread the spare width over every column
+        column_order=["photo", "top emotion", "confidence", "faces", "status", "file"],
         column_config={
-            "photo": st.column_config.ImageColumn("photo", width="small"),
-            "file": st.column_config.TextColumn("file", width="medium"),
-            "faces": st.column_config.NumberColumn("faces", format="%d", width="small"),
+            "photo": st.column_config.ImageColumn("photo", width=THUMB_PX // 2 + 8),
             "top emotion": st.column_config.TextColumn(
-                "top emotion", help="The overall mood of the photo's faces", width="small"
+                "top emotion", help="The overall mood of the photo's faces", width=78
             ),
             "confidence": st.column_config.ProgressColumn(
                 # one decimal, as the photo's details show it (issue 24: "39.35%" here, "39.4%" there)
@@ -304,10 +306,12 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
                 format="%.1f%%",
                 min_value=0.0,
                 max_value=100.0,
-                width="small",
+                width=84,
                 help="Probability of the top emotion",
             ),
-            "status": st.column_config.TextColumn("status", width="small"),
+            "faces": st.column_config.NumberColumn("faces", format="%d", width=48),
+            "status": st.column_config.TextColumn("status", width=78),
+            "file": st.column_config.TextColumn("file"),
         },
     )
     row = picked_row(event.selection)
@@ -319,11 +323,8 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
 
 
 def picked_row(selection: dict) -> int | None:
-    """The table row the user clicked: a selected row, else the row of a selected cell."""
-    rows = list(selection.get("rows") or [])
+    """The table row of the cell the user clicked (None when no cell is selected)."""
     cells = list(selection.get("cells") or [])
-    if rows:
-        return int(rows[0])
     return int(cells[0][0]) if cells else None
 
 
