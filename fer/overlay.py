@@ -6,7 +6,7 @@ in the order they are given (the upload page orders them left to right, see :fun
 
 Labels are placed one after another at the first free spot among a few candidates around each box
 (above, below, inside top/bottom, further out), inside the image and clear of labels already placed
-and of other faces. When a crowded photo leaves no free spot, the text is made smaller and placement
+(not even touching them, so two labels never stack into one block) and of other faces. When a crowded photo leaves no free spot, the text is made smaller and placement
 runs again, down to a minimum readable size. The text size follows the image size, and an image too
 small for a readable label (a 48x48 face crop) is enlarged by an integer factor before drawing.
 """
@@ -168,6 +168,7 @@ def _place_all(texts: list[str], boxes: list[Rect], shape: tuple[int, int]) -> t
 def _place(texts: list[str], boxes: list[Rect], shape: tuple[int, int], text_px: int) -> list[Label]:
     """Greedy placement in face order: the first candidate spot that collides with nothing, else the least bad."""
     placed: list[Label] = []
+    gap = max(2, text_px // 2)  # labels closer than this read as one stack (issue 24: whose is whose?)
     for i, (text, box) in enumerate(zip(texts, boxes)):
         size = _label_size(text, text_px)
         others = [b for j, b in enumerate(boxes) if j != i]
@@ -175,7 +176,8 @@ def _place(texts: list[str], boxes: list[Rect], shape: tuple[int, int], text_px:
         for rect in _candidates(box, size, shape):
             label_hits = sum(_area(rect, p.rect) for p in placed)
             face_hits = sum(_area(rect, b) for b in others)
-            cost = label_hits * 1000.0 + face_hits
+            touching = sum(_area(rect, _grown(p.rect, gap)) for p in placed)
+            cost = label_hits * 1000.0 + face_hits + touching
             if best is None or cost < best[0]:
                 best = (cost, rect)
             if cost == 0:
@@ -215,6 +217,11 @@ def _candidates(box: Rect, size: tuple[int, int], shape: tuple[int, int]) -> lis
         left = min(max(0, x0), width - lw)
         spots.append((left, 0, left + lw, lh))
     return spots
+
+
+def _grown(rect: Rect, by: int) -> Rect:
+    x0, y0, x1, y1 = rect
+    return x0 - by, y0 - by, x1 + by, y1 + by
 
 
 def _area(a: Rect, b: Rect) -> int:

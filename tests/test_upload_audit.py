@@ -227,3 +227,26 @@ def test_a_png_for_the_pair_is_the_photos_size(photos, classifier) -> None:
     result = analyze_bytes(photos[1][1], "pair.png", classifier, DetectorSettings())
     drawn = decode_image(annotated_png(photos[1][1], "pair.png", result.faces, result.shape))
     assert drawn.shape[:2] == result.shape == tuple(result.original_shape)  # small photos: as before
+
+
+def test_labels_of_two_rows_of_faces_do_not_stack() -> None:
+    """A top-row face at the photo's edge gets its label below the box; the face under it must not put
+    its label right against that one (two labels in one block: which is whose?)."""
+    image = np.full((2000, 3000, 3), 90, np.uint8)
+    alone = draw_faces(image, [padded_face((100, 0, 400, 400))])
+    height = alone.labels[0].rect[3] - alone.labels[0].rect[1]
+    faces = [
+        padded_face((100, 0, 400, 400)),
+        padded_face((150, 400 + 2 * height, 400, 400)),
+        padded_face((600, 0, 400, 400)),
+    ]
+    result = draw_faces(image, faces)
+    rects = [label.rect for label in result.labels]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            apart_x = max(a[0], b[0]) - min(a[2], b[2])
+            apart_y = max(a[1], b[1]) - min(a[3], b[3])
+            assert max(apart_x, apart_y) >= result.text_px // 2, (a, b)
+    for label in result.labels:  # and each still sits against its own box
+        x, y, w, h = faces[label.face].box
+        assert label.rect[0] < x + w and label.rect[2] > x and label.rect[1] <= y + h and label.rect[3] >= y
