@@ -6,8 +6,9 @@ in the order they are given (the upload page orders them left to right, see :fun
 
 Labels are placed one after another at the first free spot among a few candidates around each box
 (above, below, inside top/bottom, further out), inside the image and clear of labels already placed
-(not even touching them, so two labels never stack into one block) and of other faces. When a crowded photo leaves no free spot, the text is made smaller and placement
-runs again, down to a minimum readable size. The text size follows the image size, and an image too
+(preferably not even touching them, so two labels do not stack into one block) and of other faces.
+When a crowded photo leaves no free spot, the text is made smaller and placement runs again, down to
+a minimum readable size. The text size follows the image size, and an image too
 small for a readable label (a 48x48 face crop) is enlarged by an integer factor before drawing.
 """
 

@@ -40,6 +40,8 @@ from ui.results import enlarge, face_caption, faces_table, mood_hint, source_not
 DETAIL_LIMIT = 4
 CROP_PX = 144
 THUMB_PX = 96
+#: The photos table's last column (the file name); the result columns before it fit a 390 px phone.
+FILE_COLUMN_PX = 160
 #: Draws extra per-face content (the Upload page's saliency toggle) under the crop: (face, widget key).
 FaceExtra = Callable[[FaceResult, str], None]
 
@@ -298,7 +300,7 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
         column_config={
             "photo": st.column_config.ImageColumn("photo", width=THUMB_PX // 2 + 8),
             "top emotion": st.column_config.TextColumn(
-                "top emotion", help="The overall mood of the photo's faces", width=78
+                "top emotion", help="The overall mood of the photo's faces", width=84
             ),
             "confidence": st.column_config.ProgressColumn(
                 # one decimal, as the photo's details show it (issue 24: "39.35%" here, "39.4%" there)
@@ -310,8 +312,8 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
                 help="Probability of the top emotion",
             ),
             "faces": st.column_config.NumberColumn("faces", format="%d", width=48),
-            "status": st.column_config.TextColumn("status", width=78),
-            "file": st.column_config.TextColumn("file"),
+            "status": st.column_config.TextColumn("status", width=76),
+            "file": st.column_config.TextColumn("file", width=FILE_COLUMN_PX),
         },
     )
     row = picked_row(event.selection)
@@ -319,7 +321,7 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
         st.session_state["_batch_table_row"] = row
         if row is not None and 0 <= row < len(keys):
             st.session_state[select_key] = keys[row]
-    st.caption("Click a column header to sort, a row to see that photo's details below.")
+    st.caption("Click a column header to sort, any cell of a row to see that photo's details below.")
 
 
 def picked_row(selection: dict) -> int | None:
