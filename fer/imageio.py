@@ -71,17 +71,18 @@ class ImageDecodeError(ValueError):
     """The one error decoding raises: the message says what is wrong and what to do about it."""
 
 
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+def decode_image(data: bytes, name: str = "image", *, max_side: int = MAX_SIDE) -> np.ndarray:
     """Decode uploaded bytes into an upright RGB ``uint8`` array, refusing anything unsafe or broken.
 
     The first frame of animations is returned; transparency is composited onto white; images whose
-    longer side exceeds :data:`MAX_SIDE` are downscaled to it.
+    longer side exceeds ``max_side`` (analysis: :data:`MAX_SIDE`) are downscaled to it. Memory stays
+    bounded by :data:`DECODE_BUDGET` whatever ``max_side`` asks for.
     """
     label = _label(name)
     if not data:
         raise ImageDecodeError(f"{label} is empty (0 bytes). Upload the file again or choose another image.")
     try:
-        return _decode(bytes(data), label)
+        return _decode(bytes(data), label, max_side)
     except ImageDecodeError:
         raise
     except MemoryError as exc:
@@ -125,17 +126,17 @@ def to_rgb_uint8(array: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- decoding
 
 
-def _decode(data: bytes, label: str) -> np.ndarray:
+def _decode(data: bytes, label: str, max_side: int = MAX_SIDE) -> np.ndarray:
     """Header checks, bounded decode, mode normalisation, downscale, then orientation."""
     im = _open(data, label)
     _check_size(im.size, len(data), im.format, label)
     orientation = _orientation(im)
-    _draft(im)
+    _draft(im, max_side)
     _load(im, label)
     im = _normalise_mode(im)
-    im = _shrink(im)
+    im = _shrink(im, max_side)
     im = _transpose(im, orientation)
-    return to_rgb_uint8(_fit(np.asarray(im), MAX_SIDE))
+    return to_rgb_uint8(_fit(np.asarray(im), max_side))
 
 
 def _open(data: bytes, label: str) -> Image.Image:
@@ -212,7 +213,7 @@ def _orientation(im: Image.Image) -> int:
     return value if value in _TRANSPOSE else 1
 
 
-def _draft(im: Image.Image) -> None:
+def _draft(im: Image.Image, max_side: int = MAX_SIDE) -> None:
     """Let libjpeg decode big JPEGs at 1/2, 1/4 or 1/8 scale, so memory follows the output size.
 
     The reduction is the largest that keeps the longer side at least MAX_SIDE (what analysis keeps
@@ -224,7 +225,7 @@ def _draft(im: Image.Image) -> None:
         return
     width, height = im.size
     factor = 1
-    while factor < 8 and max(width, height) / (2 * factor) >= MAX_SIDE:
+    while factor < 8 and max(width, height) / (2 * factor) >= max_side:
         factor *= 2
     while factor < 8 and math.ceil(width / factor) * math.ceil(height / factor) > DECODE_BUDGET:
         factor *= 2
@@ -293,11 +294,11 @@ def _is_gray_palette(im: Image.Image) -> bool:
     return all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
 
 
-def _shrink(im: Image.Image) -> Image.Image:
-    """Area-downscale inside Pillow to at most MAX_SIDE, so a big image is never copied whole to numpy."""
-    if max(im.size) <= MAX_SIDE or im.mode not in _RESIZABLE_MODES:
+def _shrink(im: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """Area-downscale inside Pillow to at most ``max_side``, so a big image is never copied whole to numpy."""
+    if max(im.size) <= max_side or im.mode not in _RESIZABLE_MODES:
         return im
-    scale = MAX_SIDE / max(im.size)
+    scale = max_side / max(im.size)
     size = (max(1, round(im.size[0] * scale)), max(1, round(im.size[1] * scale)))
     return im.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
 

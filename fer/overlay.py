@@ -6,8 +6,9 @@ in the order they are given (the upload page orders them left to right, see :fun
 
 Labels are placed one after another at the first free spot among a few candidates around each box
 (above, below, inside top/bottom, further out), inside the image and clear of labels already placed
-and of other faces. When a crowded photo leaves no free spot, the text is made smaller and placement
-runs again, down to a minimum readable size. The text size follows the image size, and an image too
+(preferably not even touching them, so two labels do not stack into one block) and of other faces.
+When a crowded photo leaves no free spot, the text is made smaller and placement runs again, down to
+a minimum readable size. The text size follows the image size, and an image too
 small for a readable label (a 48x48 face crop) is enlarged by an integer factor before drawing.
 """
 
@@ -107,8 +108,10 @@ def draw_faces(image: np.ndarray, faces: Sequence[FaceResult], *, numbers: bool 
     zoom = _zoom_for(out.shape)
     if zoom > 1:
         out = cv2.resize(out, (out.shape[1] * zoom, out.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
-    boxes = [_scaled_rect(face.box, zoom) for face in faces]
     height, width = out.shape[:2]
+    # A face found on the padded copy may reach past the photo's edges (its box is exported as found):
+    # drawn clipped, so its outline and label stay on the image (issue 24).
+    boxes = [_clip(_scaled_rect(face.box, zoom), width, height) for face in faces]
     line = max(1, round((height * width) ** 0.5 / 280))
     text_px, labels = _place_all(texts, boxes, (height, width))
     colours = [EMOTION_COLORS_RGB[face.label] for face in faces]
@@ -129,6 +132,13 @@ def _zoom_for(shape: tuple[int, ...]) -> int:
 def _scaled_rect(box: Sequence[int], zoom: int) -> Rect:
     x, y, w, h = (int(v) * zoom for v in box)
     return x, y, x + w, y + h
+
+
+def _clip(rect: Rect, width: int, height: int) -> Rect:
+    """``rect`` cut to the image (at least one pixel inside it, so a box is always drawn)."""
+    x0, y0, x1, y1 = rect
+    x0, y0 = min(max(0, x0), width - 1), min(max(0, y0), height - 1)
+    return x0, y0, min(max(x0 + 1, x1), width), min(max(y0 + 1, y1), height)
 
 
 def _font(text_px: int) -> tuple[float, int]:
@@ -159,6 +169,7 @@ def _place_all(texts: list[str], boxes: list[Rect], shape: tuple[int, int]) -> t
 def _place(texts: list[str], boxes: list[Rect], shape: tuple[int, int], text_px: int) -> list[Label]:
     """Greedy placement in face order: the first candidate spot that collides with nothing, else the least bad."""
     placed: list[Label] = []
+    gap = max(2, text_px // 2)  # labels closer than this read as one stack (issue 24: whose is whose?)
     for i, (text, box) in enumerate(zip(texts, boxes)):
         size = _label_size(text, text_px)
         others = [b for j, b in enumerate(boxes) if j != i]
@@ -166,7 +177,8 @@ def _place(texts: list[str], boxes: list[Rect], shape: tuple[int, int], text_px:
         for rect in _candidates(box, size, shape):
             label_hits = sum(_area(rect, p.rect) for p in placed)
             face_hits = sum(_area(rect, b) for b in others)
-            cost = label_hits * 1000.0 + face_hits
+            touching = sum(_area(rect, _grown(p.rect, gap)) for p in placed)
+            cost = label_hits * 1000.0 + face_hits + touching
             if best is None or cost < best[0]:
                 best = (cost, rect)
             if cost == 0:
@@ -206,6 +218,11 @@ def _candidates(box: Rect, size: tuple[int, int], shape: tuple[int, int]) -> lis
         left = min(max(0, x0), width - lw)
         spots.append((left, 0, left + lw, lh))
     return spots
+
+
+def _grown(rect: Rect, by: int) -> Rect:
+    x0, y0, x1, y1 = rect
+    return x0 - by, y0 - by, x1 + by, y1 + by
 
 
 def _area(a: Rect, b: Rect) -> int:

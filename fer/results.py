@@ -161,9 +161,27 @@ def stored_shape(data: bytes, decoded: tuple[int, int]) -> tuple[int, int]:
     return (height, width)
 
 
-def annotated_png(data: bytes, name: str, faces: list[FaceResult]) -> bytes:
-    """Full-resolution annotated PNG, re-decoded from the upload on demand (nothing kept on disk)."""
-    return png_bytes(annotate(decode_image(data, name), faces))
+#: Longer side of the annotated PNG download: the photo's own size up to this (a 6000x4000 photo's PNG is
+#: 6000x4000, so its boxes are the exports' boxes); larger photos get a PNG scaled to it (the page says so).
+PNG_MAX_SIDE = 8192
+
+
+def png_side(result: ImageResult) -> int:
+    """Longer side of :func:`annotated_png` for this result (the stored photo's, capped at PNG_MAX_SIDE)."""
+    return min(max(result.original_shape or result.shape), PNG_MAX_SIDE)
+
+
+def annotated_png(data: bytes, name: str, faces: list[FaceResult], analysed_shape: tuple[int, int]) -> bytes:
+    """The annotated photo as PNG at its own size (up to PNG_MAX_SIDE), re-decoded on demand, never on disk.
+
+    ``faces`` have boxes in the analysed image's pixels (``analysed_shape``, downscaled for large photos);
+    they are scaled to the PNG's pixels, so the PNG and the exports' boxes agree (issue 24).
+    """
+    image = decode_image(data, name, max_side=PNG_MAX_SIDE)
+    scale = max(image.shape[:2]) / max(1, max(analysed_shape))
+    if abs(scale - 1.0) > 1e-9:
+        faces = [replace(f, box=tuple(int(round(v * scale)) for v in f.box)) for f in faces]
+    return png_bytes(annotate(image, faces))
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

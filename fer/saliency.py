@@ -74,6 +74,17 @@ def saliency_overlay(
     """
     heat = cv2.GaussianBlur(occlusion_map(classifier, crop, class_index), (0, 0), STRIDE / 2)
     heat = cv2.resize(heat / max(float(heat.max()), 1e-6), (size, size), interpolation=cv2.INTER_CUBIC)
-    colored = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    colored = _colour(heat)
     face = cv2.cvtColor(cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2RGB)
     return cv2.addWeighted(face, 1.0 - alpha, colored, alpha, 0.0)
+
+
+def _colour(heat: np.ndarray) -> np.ndarray:
+    """Heat in [0, 1] as RGB: blue (hiding it changes nothing) through green and yellow to red (lowers it most)."""
+    return cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+
+
+def saliency_legend(width: int = 144, height: int = 12) -> np.ndarray:
+    """The overlay's colour scale as an RGB strip, 0 on the left to 1 on the right (the page's legend)."""
+    ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
+    return _colour(ramp)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fer.data import DatasetError, SplitData, default_data_dir
-from fer.labels import CLASS_NAMES, SPLITS
 from ui.common import current_settings, ensure_app_navigation, kept, load_classifier, model_card
-from ui.eval_data import load_data, run_evaluation, warn_other_splits
-from ui.eval_report import show_galleries, show_model_comparison, show_report, show_stored
-from ui.photo_eval import show_photo_evaluation
-from ui.results import stored_evaluation
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
+title = st.empty()  # its words follow the source chosen below (FER2013 or the user's labelled photos)
+title.title("Evaluation on FER2013")
+# The evaluation code takes seconds to import the first time (scikit-learn): say so instead of a blank page.
+with st.spinner("Loading the evaluation tools…"):
+    from fer.data import DatasetError, SplitData, default_data_dir
+    from fer.labels import CLASS_NAMES, SPLITS
+    from ui.eval_data import load_data, run_evaluation, warn_other_splits
+    from ui.eval_report import show_galleries, show_model_comparison, show_report, show_stored
+    from ui.photo_eval import show_photo_evaluation
+    from ui.results import stored_evaluation
 
 UPLOAD_LIMIT_MB = st.get_option("server.maxUploadSize")  # this server's cap (.streamlit/config.toml: 50)
 HOW_TO = f"""
@@ -33,7 +37,6 @@ Expression Recognition Challenge*), any one of:
 
 
 # ----------------------------------------------------------------------------- page
-st.title("Evaluation on FER2013")
 settings = current_settings()
 classifier = load_classifier(settings.model_name)
 card = model_card(settings.model_name)
@@ -49,6 +52,7 @@ eval_source = st.radio(
     "Evaluate on", ["FER2013", PHOTOS_SOURCE], horizontal=True, key="eval_source", label_visibility="collapsed"
 )
 if eval_source == PHOTOS_SOURCE:
+    title.title("Evaluation on your labelled photos")
     show_photo_evaluation(classifier, settings.detector, tta)
     st.stop()
 

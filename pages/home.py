@@ -17,7 +17,7 @@ st.markdown(
     "Faces are found with OpenCV's Haar cascade, cropped the way FER2013 was, and classified."
 )
 
-cols = st.columns(3)
+cols = st.columns(4)
 with cols[0]:
     st.page_link("pages/live.py", label="Live webcam", icon=":material/videocam:")
     st.caption("Emotions of every face in your webcam stream, with a timeline.")
@@ -25,6 +25,9 @@ with cols[1]:
     st.page_link("pages/upload.py", label="Upload", icon=":material/upload:")
     st.caption("Drop photos: boxes, per-face probabilities, what the model looked at, CSV/JSON export.")
 with cols[2]:
+    st.page_link("pages/video.py", label="Video", icon=":material/movie:")
+    st.caption("A recording: each face followed over time, its emotions' timeline, the annotated video.")
+with cols[3]:
     st.page_link("pages/evaluation.py", label="Evaluation", icon=":material/monitoring:")
     st.caption("Accuracy, confusion matrix, calibration and mistakes on the FER2013 test splits.")
 

@@ -13,7 +13,7 @@ import streamlit as st
 from fer.classifier import Classifier, ModelError
 from fer.pipeline import FaceResult
 from fer.results import ImageResult, digest, results_csv, results_json
-from fer.saliency import saliency_overlay
+from fer.saliency import saliency_legend, saliency_overlay
 from ui.common import (
     StoredPhoto,
     add_photo,
@@ -23,15 +23,17 @@ from ui.common import (
     kept,
     kept_value,
     load_classifier,
-    remove_photo,
     session_photos,
 )
 from ui.photo_view import CROP_PX, WHOLE_ALL_KEY, analyse, batch_table, model_key, mood_music, show_photo, take_photo
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+ACCEPTED = "JPEG, PNG, WebP, BMP, TIFF or GIF (first frame)"
 DETAIL_KEY = "upload_detail"
+#: Under the saliency map's colour strip: what its colours mean.
+SALIENCY_LEGEND = "blue: hiding it changes nothing · red: hiding it lowers the emotion most"
 
 
 @st.cache_data(max_entries=128, ttl="1h", show_spinner="Computing saliency…")
@@ -51,55 +53,49 @@ def saliency_toggle(face: FaceResult, key: str) -> None:
             st.warning(f"Saliency is not available: {exc}")
         else:
             st.image(overlay, caption=f"What drove '{face.label}'", width=CROP_PX)
+            st.image(saliency_legend(CROP_PX), caption=SALIENCY_LEGEND, width=CROP_PX)
 
 
 # ----------------------------------------------------------------------------- adding photos
-def sync_uploads(files: list | None, fresh_widget: bool) -> None:
-    """New files in the uploader join the session's photos; files removed from it (its ×) leave them.
-
-    ``fresh_widget``: the uploader was just created again (the user came back from another page), so
-    its empty list means nothing, and the photos kept from before stay.
-    """
-    seen: dict[str, str] = {} if fresh_widget else st.session_state.get("_uploader_seen", {})
-    current: dict[str, str] = {}
-    for f in files or []:
-        if f.file_id in seen:
-            current[f.file_id] = seen[f.file_id]
-            continue
-        data = f.getvalue()
-        photo = StoredPhoto(f.name, data, digest(data))
-        add_photo(photo)
-        current[f.file_id] = photo.key
-    for photo_key in set(seen.values()) - set(current.values()):  # (the same photo may be in twice)
-        remove_photo(photo_key)
-    st.session_state["_uploader_seen"] = current
-
-
 def uploader_key() -> str:
-    """The uploader's widget key; "Remove all" moves to a new one, which empties the widget too."""
+    """The uploader's current widget key: a new one after every upload and "Remove all" (an empty uploader)."""
     generation = st.session_state.get("_uploader_generation", 0)
     return "upload_files" if generation == 0 else f"upload_files_{generation}"
 
 
+def _next_uploader() -> None:
+    st.session_state["_uploader_generation"] = st.session_state.get("_uploader_generation", 0) + 1
+
+
+def take_uploads() -> None:
+    """The uploader's files join the session's photos, and the uploader starts empty again.
+
+    Streamlit cannot remove a file from an uploader, so the uploader only takes files in: the photo
+    list below is the one place photos are listed and removed (issue 24: after a photo's *Remove* the
+    uploader still listed it, and later 6 files above a "3 photos" table).
+    """
+    for f in st.session_state.get(uploader_key()) or []:
+        data = f.getvalue()
+        add_photo(StoredPhoto(f.name, data, digest(data)))
+    _next_uploader()
+
+
 def remove_all() -> None:
     clear_photos()
-    st.session_state["_uploader_generation"] = st.session_state.get("_uploader_generation", 0) + 1
-    st.session_state["_uploader_seen"] = {}
+    _next_uploader()
 
 
 def add_photos() -> None:
     """The uploader, and the camera when switched on."""
-    key = uploader_key()
-    fresh = key not in st.session_state
-    uploads = st.file_uploader(
+    st.file_uploader(
         "Photos with faces",
         type=IMAGE_TYPES,
         accept_multiple_files=True,
-        key=key,
-        help="JPEG, PNG, WebP, BMP or GIF (first frame). Large photos (up to 250 MP) are downscaled for analysis "
-        "and display.",
+        key=uploader_key(),
+        on_change=take_uploads,
+        help=f"{ACCEPTED}. Large photos (up to 250 MP) are analysed and shown downscaled; boxes in the "
+        "downloads are in the photo's own pixels. Added photos move to the list below, where you remove them.",
     )
-    sync_uploads(uploads, fresh)
     if st.toggle(
         "Take a photo with the camera", key=kept("upload_camera_on", False), help="Uses this device's camera."
     ):
@@ -183,10 +179,10 @@ st.toggle(
 )
 results = [analyse(photo, classifier) for photo in photos]
 if len(photos) > 1:
-    head, clear = st.columns([5, 1], vertical_alignment="bottom")
-    head.markdown(f"### {len(photos)} photos")
-    clear.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
+    st.markdown(f"### {len(photos)} photos")
     batch_table(photos, results, DETAIL_KEY)
+    # below the table: above it, the table's hover toolbar covered it (issue 24)
+    st.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
 for photo in pick_detail(photos, results):
     show_photo(photo, classifier, face_extra=saliency_toggle)
 

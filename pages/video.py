@@ -29,35 +29,57 @@ if classifier is None:
     st.stop()
 
 cap_mb = st.get_option("server.maxUploadSize")
-uploaded = st.file_uploader(
+UPLOAD_KEY, KEPT_KEY = "video_file", "_video_kept"
+
+
+def keep_upload() -> None:
+    """The uploader's callback (user changes only): a new file is kept in this session, × forgets it.
+
+    Kept in memory (at most one file, within the upload cap), so after a visit to another page the
+    video is still there to analyse again with other settings (issue 24); never written to disk.
+    """
+    file = st.session_state.get(UPLOAD_KEY)
+    st.session_state[KEPT_KEY] = None if file is None else (file.name, file.getvalue())
+
+
+def forget_video() -> None:
+    st.session_state[KEPT_KEY] = None
+
+
+st.file_uploader(
     f"Video file (up to {cap_mb} MB)",
     type=VIDEO_TYPES,
-    key="video_file",
+    key=UPLOAD_KEY,
+    on_change=keep_upload,
     help="MP4, MOV, WebM, AVI or MKV.",
 )
+kept_video: tuple[str, bytes] | None = st.session_state.get(KEPT_KEY)
+if kept_video is not None and st.session_state.get(UPLOAD_KEY) is None:  # back from another page
+    name_col, forget_col = st.columns([5, 1], vertical_alignment="center")
+    name_col.markdown(f"Video: **{kept_video[0]}** ({len(kept_video[1]) / 1e6:.1f} MB, kept from before)")
+    forget_col.button("Forget", key="video_forget", on_click=forget_video, icon=":material/close:")
 st.caption(
     f"Files up to **{cap_mb} MB** (this server's upload limit, `server.maxUploadSize`). The video is "
-    "decoded from memory on this computer, never saved or sent anywhere. Detector sensitivity, minimum "
-    "face size and mirror TTA come from the sidebar."
+    "decoded from memory on this computer, never saved or sent anywhere; it stays in this tab's session "
+    "until you remove it. Detector sensitivity, minimum face size and mirror TTA come from the sidebar."
 )
 options, write_video = options_panel(current_settings())
 
 
-def start_job(file, options, write_video: bool) -> None:  # noqa: ANN001 - an UploadedFile
+def start_job(video: tuple[str, bytes], options, write_video: bool) -> None:  # noqa: ANN001 - VideoOptions
     """Analyse button's callback: it runs before the script, so the job starts even if the run is rerun."""
-    st.session_state[JOB_KEY] = VideoJob(
-        file.getvalue(), file.name, classifier, options, write_video=write_video
-    ).start()
+    name, data = video
+    st.session_state[JOB_KEY] = VideoJob(data, name, classifier, options, write_video=write_video).start()
 
 
 job: VideoJob | None = st.session_state.get(JOB_KEY)
 st.button(
     "Analyse",
     type="primary",
-    disabled=uploaded is None or (job is not None and job.running),
+    disabled=kept_video is None or (job is not None and job.running),
     key="video_analyse",
     on_click=start_job,
-    args=(uploaded, options, write_video),
+    args=(kept_video, options, write_video),
 )
 job = st.session_state.get(JOB_KEY)
 if job is None:

@@ -104,7 +104,7 @@ def test_upload_fer2013_face_is_found_through_the_fallback(repo_root: Path, fer2
     whole = " (whole image)" if expected[0].source == "whole-image" else ""
     assert f"**1 face found**{whole}" in shown
     assert f"**Face 1: {expected[0].label}** ({expected[0].confidence:.1%})" in shown
-    note = "whole image was read as one face" if whole else "found only on a padded copy"
+    note = "whole image was read as one face" if whole else "on a copy with a border added"
     assert note in "\n".join(i.value for i in at.info)  # a visible note, never silent
     assert at.toggle(key=[t.key for t in at.toggle if t.key.endswith("_whole")][0]).value is False
 

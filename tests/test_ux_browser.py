@@ -6,7 +6,8 @@
   A host name mapped to the loopback address stands in for the LAN address: Chromium treats every
   127.0.0.0/8 address and ``localhost`` as secure (checked: 127.0.0.2 is secure too), but not a name.
 * A browser without a camera gets "No camera found" instead of "NotFoundError: Requested device not found".
-* At a phone's width (390 px) an uploaded 512 px photo scales down to the column.
+* At a phone's width (390 px) an uploaded 512 px photo scales down to the column, and the photos
+  table shows every result column; a click on any cell picks that photo (issue 24).
 
 Chromium is Debian's; on CI a missing Chromium fails, elsewhere it skips (as in test_live_browser.py).
 """
@@ -18,11 +19,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from conftest import free_port
 
 from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
 from scripts.make_cert import ensure_certificate
+from ui.photo_view import FILE_COLUMN_PX
 
 pytestmark = pytest.mark.browser
 
@@ -149,3 +153,48 @@ def test_phone_width_scales_the_photo_to_the_column(browser, http_url: str, astr
         assert photo["width"] < 390, "the 512 px photo was scaled down to the column"
     finally:
         page.context.close()
+
+
+def test_phone_width_shows_the_photos_tables_results_and_a_cell_click_picks_a_photo(
+    browser, http_url: str, astronaut_path: Path, tmp_path: Path
+) -> None:
+    wall = tmp_path / "wall.png"
+    wall.write_bytes(_grey_png())
+    page = _open(browser, http_url, "/upload", width=390)
+    try:
+        page.locator('input[type="file"]').first.set_input_files([str(astronaut_path), str(wall)])
+        page.get_by_text("2 photos").first.wait_for(timeout=120_000)
+        assert page.locator('[data-testid="stFileUploaderFile"]').count() == 0  # the files moved to the list
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        page.wait_for_function("document.querySelectorAll('[data-testid=\"stDataFrame\"] th').length > 0")
+        headers = page.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-testid=\"stDataFrame\"] th')).map(h => h.textContent)"
+        )
+        assert headers == ["photo", "top emotion", "confidence", "faces", "status", "file"]  # no checkbox column
+        total, shown = page.evaluate(
+            "() => { const s = document.querySelector('[data-testid=\"stDataFrame\"] .dvn-scroller');"
+            " return [s.scrollWidth, s.clientWidth]; }"
+        )
+        assert total - FILE_COLUMN_PX <= shown, "a result column is off-screen (only the file name may scroll)"
+
+        grid.hover()  # the table's toolbar shows on hover: it must not cover "Remove all"
+        toolbar = page.locator('[data-testid="stElementToolbar"]').first.bounding_box()
+        remove_all = page.get_by_role("button", name="Remove all").bounding_box()
+        assert toolbar is not None and remove_all is not None
+        assert (
+            toolbar["y"] + toolbar["height"] <= remove_all["y"]
+            or remove_all["y"] + remove_all["height"] <= toolbar["y"]
+        )
+
+        box = grid.bounding_box()
+        header_px, row_px = 35, 56  # Streamlit's header row; THUMB_PX // 2 + 8, the photos' rows
+        page.mouse.click(box["x"] + 120, box["y"] + header_px + row_px * 1.5)  # row 2's "top emotion" cell
+        page.get_by_text("No face found in wall.png").first.wait_for(timeout=60_000)
+    finally:
+        page.context.close()
+
+
+def _grey_png() -> bytes:
+    ok, buf = cv2.imencode(".png", np.full((300, 400, 3), 180, np.uint8))
+    assert ok
+    return buf.tobytes()

@@ -73,6 +73,17 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
     at.switch_page("pages/home.py").run()  # results survive a visit to another page
     at.switch_page(VIDEO).run()
     assert "Results: two_faces.mp4" in texts(at) and not at.exception
+    # ... and so does the file (issue 24: the uploader came back empty and Analyse disabled)
+    assert not at.file_uploader(key="video_file").value
+    assert "Video: **two_faces.mp4**" in texts(at)
+    assert at.button(key="video_analyse").disabled is False
+    at.slider(key="video_smoothing").set_value(0.0).run()  # other settings, the same file, no new upload
+    at.button(key="video_analyse").click().run()
+    assert at.session_state["video_job"].wait(timeout=RUN_TIMEOUT)
+    at.run()
+    assert "Results: two_faces.mp4" in texts(at) and not at.exception
+    at.button(key="video_forget").click().run()  # forgetting it: nothing left to analyse
+    assert "Video: **" not in texts(at) and at.button(key="video_analyse").disabled is True
 
 
 def test_video_page_bad_files_and_cancel(repo_root: Path, video_faces, astronaut_path: Path) -> None:

@@ -140,6 +140,8 @@ def current_settings() -> Settings:
 # ----------------------------------------------------------------------------- state across pages
 #: Session-state key of the saved widget values (a dict: widget key -> last value).
 _KEPT_VALUES = "_kept_widget_values"
+#: Runs of this session so far, and the run in which each kept widget was last drawn.
+_KEPT_RUN, _KEPT_DRAWN = "_kept_run", "_kept_drawn_in_run"
 
 
 def kept(key: str, default: Any = None) -> str:
@@ -157,8 +159,20 @@ def kept(key: str, default: Any = None) -> str:
             st.session_state[key] = saved[key]
         elif default is not None:
             st.session_state[key] = default
+    elif _remounted(key):
+        # Drawn again after a run without it (e.g. the page showed no photo): Streamlit does not tell the
+        # browser the value it still holds, so the switch would be drawn off while the page acts on "on"
+        # (issue 24). Writing the value back makes Streamlit send it with the widget.
+        st.session_state[key] = st.session_state[key]
     saved.setdefault(key, st.session_state.get(key))
+    st.session_state.setdefault(_KEPT_DRAWN, {})[key] = st.session_state.get(_KEPT_RUN, 0)
     return key
+
+
+def _remounted(key: str) -> bool:
+    """True when the kept widget ``key`` was not drawn in the previous run (it is being drawn anew)."""
+    last = st.session_state.get(_KEPT_DRAWN, {}).get(key)
+    return last is None or last < st.session_state.get(_KEPT_RUN, 0) - 1
 
 
 def kept_value(key: str, default: Any = None) -> Any:
@@ -174,6 +188,7 @@ def keep_widget_state() -> None:
     for key in saved:
         if key in st.session_state:
             saved[key] = st.session_state[key]
+    st.session_state[_KEPT_RUN] = st.session_state.get(_KEPT_RUN, 0) + 1
 
 
 def forget_kept(key: str) -> None:

@@ -29,7 +29,7 @@ def _load_path(path: str, split: str, fingerprint: str) -> SplitData:
     return load_split(path, split)
 
 
-@st.cache_data(ttl=60, max_entries=16, show_spinner=False)
+@st.cache_data(ttl=60, max_entries=16, show_spinner="Checking the FER2013 files…")
 def _fingerprint(path: str) -> str:
     """The source's fingerprint, re-checked at most once a minute (it stats every file of a folder tree)."""
     return source_fingerprint(Path(path))

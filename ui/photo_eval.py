@@ -146,6 +146,7 @@ def show_photo_report(ev: PhotoEvaluation) -> None:
                 for name, row in zip(CLASS_NAMES, rep.confusion)
             ],
             hide_index=True,
+            placeholder="—",  # a class without photos has no recall (not "None")
             column_config={"recall": st.column_config.NumberColumn("recall", format="%.3f")},
         )
     show_photo_galleries(ev)

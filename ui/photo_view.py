@@ -22,7 +22,7 @@ from fer.classifier import Classifier
 from fer.labels import CLASS_NAMES
 from fer.music import mime_type, synth_clip, user_clips
 from fer.pipeline import FaceResult, overall_mood, voters
-from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within
+from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within, png_side
 from ui.charts import probability_bars
 from ui.common import (
     StoredPhoto,
@@ -34,12 +34,14 @@ from ui.common import (
     remove_photo,
     session_photos,
 )
-from ui.results import enlarge, face_caption, faces_table, source_note
+from ui.results import enlarge, face_caption, faces_table, mood_hint, source_note
 
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
 DETAIL_LIMIT = 4
 CROP_PX = 144
 THUMB_PX = 96
+#: The photos table's last column (the file name); the result columns before it fit a 390 px phone.
+FILE_COLUMN_PX = 160
 #: Draws extra per-face content (the Upload page's saliency toggle) under the crop: (face, widget key).
 FaceExtra = Callable[[FaceResult, str], None]
 
@@ -117,21 +119,23 @@ def show_photo(photo: StoredPhoto, classifier: Classifier, *, face_extra: FaceEx
             st.error(f"**Could not read {photo.name}.** {result.error}", icon="🚫")
             return result
         whole_all = bool(kept_value(WHOLE_ALL_KEY, False))
-        whole = st.toggle(
-            "Treat the whole image as a face",
-            key=kept(whole_face_key(photo), False),
-            disabled=whole_all,
-            help="Skip face detection and classify the whole (centre-square) image: for pre-cropped faces such "
-            "as FER2013's 48×48 images. Without it, a photo where no face is detected is retried on a padded "
-            "copy and, if it looks like a face crop, read whole automatically (the page says so).",
-        ) or whole_all
+        whole = (
+            st.toggle(
+                "Treat the whole image as a face",
+                key=kept(whole_face_key(photo), False),
+                disabled=whole_all,
+                help="Skip face detection and classify the whole (centre-square) image: for pre-cropped faces such "
+                "as FER2013's 48×48 images. Without it, a photo where no face is detected is retried on a padded "
+                "copy and, if it looks like a face crop, read whole automatically (the page says so).",
+            )
+            or whole_all
+        )
         if whole != result.whole_face:
             result = analyse(photo, classifier, whole)
         image_col, info_col = st.columns([3, 2])
         with image_col:
-            height, width = result.shape
             # "content": the image's own width, but never wider than the column (phones: 390 px screens)
-            st.image(result.display, caption=f"{width}×{height} px", width="content")
+            st.image(result.display, caption=size_caption(result), width="content")
         with info_col:
             show_summary(result, photo, key)
         show_faces(result, key, face_extra)
@@ -159,17 +163,50 @@ def show_summary(result: ImageResult, photo: StoredPhoto, key: str) -> None:
             f"Overall mood: **{CLASS_NAMES[top]}** ({mood[top]:.1%}; {voters(result.faces)} of {count} faces vote, "
             "weighted by size and detection confidence: weak detections do not vote)"
         )
+        hint = mood_hint(result.faces, mood)
+        if hint is not None:
+            st.caption(hint)
         st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
     if count:
         st.caption("Faces are numbered left to right, on the image and below.")
+    png_w, png_h = png_size(result)
     st.download_button(
         "Annotated image (PNG)",
-        data=partial(annotated_png, photo.data, photo.name, result.faces),
+        data=partial(annotated_png, photo.data, photo.name, result.faces, result.shape),
+        help=f"{png_w}×{png_h} px"
+        + (
+            ": the photo's own size, so its boxes are the CSV/JSON boxes."
+            if (png_h, png_w) == stored_size(result)
+            else f", the photo scaled by {png_w / stored_size(result)[1]:.3g}: multiply the CSV/JSON boxes by it."
+        ),
         file_name=f"{photo.name.rsplit('.', 1)[0]}_annotated.png",
         mime="image/png",
         key=f"{key}_png",
         on_click="ignore",
         icon=":material/download:",
+    )
+
+
+def stored_size(result: ImageResult) -> tuple[int, int]:
+    """(height, width) of the photo as stored: what the user's coordinates and the exports refer to."""
+    return tuple(result.original_shape or result.shape)  # type: ignore[return-value]
+
+
+def png_size(result: ImageResult) -> tuple[int, int]:
+    """(width, height) of the annotated PNG download (the stored photo's size, capped)."""
+    height, width = stored_size(result)
+    scale = png_side(result) / max(height, width, 1)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def size_caption(result: ImageResult) -> str:
+    """The photo's real size; for a large photo also the size it was analysed at (issue 24)."""
+    height, width = stored_size(result)
+    if (height, width) == tuple(result.shape):
+        return f"{width}×{height} px"
+    return (
+        f"{width}×{height} px photo, analysed at {result.shape[1]}×{result.shape[0]}; boxes in the downloads are "
+        "in the photo's own pixels"
     )
 
 
@@ -229,7 +266,7 @@ def photo_summary(result: ImageResult) -> dict:
     return {
         "faces": len(result.faces),
         "top emotion": CLASS_NAMES[top],
-        "confidence": float(mood[top]),
+        "confidence": round(float(mood[top]) * 100, 1),  # percent, as the details show it
         "status": status,
     }
 
@@ -244,34 +281,53 @@ def thumbnail(result: ImageResult) -> str | None:
 
 
 def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], select_key: str) -> None:
-    """The compact view of many photos; clicking a row picks the photo whose details are shown below."""
+    """The compact view of many photos; clicking any cell of a row picks the photo shown below."""
     rows = [{"photo": thumbnail(r), "file": p.name, **photo_summary(r)} for p, r in zip(photos, results, strict=True)]
     keys = [p.key for p in photos]
-
-    def picked() -> None:
-        rows_selected = st.session_state["batch_table"]["selection"]["rows"]
-        if rows_selected:
-            st.session_state[select_key] = keys[rows_selected[0]]
-
-    st.dataframe(
+    event = st.dataframe(
         rows,
         key="batch_table",
         hide_index=True,
-        on_select=picked,
-        selection_mode="single-row",
+        on_select="rerun",
+        # a click on any cell picks its row (issue 24: only the far-left row checkbox did; without row
+        # selection that checkbox column is gone too, which phones need); headers still sort
+        selection_mode="single-cell",
         row_height=THUMB_PX // 2 + 8,
+        placeholder="—",  # unreadable files and faceless photos: no "None" in the table
+        # the file name last: at a phone's 390 px the results fit on screen (widths in px, ~345 in all);
+        # wider screens spread the spare width over every column
+        column_order=["photo", "top emotion", "confidence", "faces", "status", "file"],
         column_config={
-            "photo": st.column_config.ImageColumn("photo", width="small"),
-            "file": st.column_config.TextColumn("file"),
-            "faces": st.column_config.NumberColumn("faces", format="%d"),
-            "top emotion": st.column_config.TextColumn("top emotion", help="The overall mood of the photo's faces"),
-            "confidence": st.column_config.ProgressColumn(
-                "confidence", format="percent", min_value=0.0, max_value=1.0, help="Probability of the top emotion"
+            "photo": st.column_config.ImageColumn("photo", width=THUMB_PX // 2 + 8),
+            "top emotion": st.column_config.TextColumn(
+                "top emotion", help="The overall mood of the photo's faces", width=84
             ),
-            "status": st.column_config.TextColumn("status"),
+            "confidence": st.column_config.ProgressColumn(
+                # one decimal, as the photo's details show it (issue 24: "39.35%" here, "39.4%" there)
+                "confidence",
+                format="%.1f%%",
+                min_value=0.0,
+                max_value=100.0,
+                width=84,
+                help="Probability of the top emotion",
+            ),
+            "faces": st.column_config.NumberColumn("faces", format="%d", width=48),
+            "status": st.column_config.TextColumn("status", width=76),
+            "file": st.column_config.TextColumn("file", width=FILE_COLUMN_PX),
         },
     )
-    st.caption("Click a column header to sort, a row to see that photo's details below.")
+    row = picked_row(event.selection)
+    if row != st.session_state.get("_batch_table_row"):  # a new click; otherwise the selector below decides
+        st.session_state["_batch_table_row"] = row
+        if row is not None and 0 <= row < len(keys):
+            st.session_state[select_key] = keys[row]
+    st.caption("Click a column header to sort, any cell of a row to see that photo's details below.")
+
+
+def picked_row(selection: dict) -> int | None:
+    """The table row of the cell the user clicked (None when no cell is selected)."""
+    cells = list(selection.get("cells") or [])
+    return int(cells[0][0]) if cells else None
 
 
 # ----------------------------------------------------------------------------- mood music

@@ -6,15 +6,18 @@ shared with ``python -m fer predict``; this module only turns results into what 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import cv2
 import numpy as np
 
+from fer.labels import CLASS_NAMES
 from fer.pipeline import FaceResult
 from fer.results import ImageResult
 
 #: What the page says about faces that the plain detector did not find (never silent).
 SOURCE_NOTES = {
-    "padded": "found on a padded copy: the photo is cropped tightly around the face",
+    "padded": "found only on a copy of the photo with a border added, not in the photo itself",
     "whole-image": "no face detected, so the whole image was read as one face",
 }
 
@@ -30,8 +33,32 @@ def source_note(result: ImageResult) -> str | None:
     if "whole-image" in sources:
         return f"No face was detected, so the whole image was read as one face (it looks like a face crop). {HINT}"
     if "padded" in sources:
-        return f"The face was found only on a padded copy: the photo is cropped tightly around the face. {HINT}"
+        # what happened, not a guess at why (issue 24: a small face mid-frame was called "cropped tightly")
+        return (
+            "No face was detected in the photo as it is; a second try on a copy with a border added around it "
+            "(its edge pixels repeated, a retry meant for photos cropped close to a face) found "
+            f"{'this one' if len(result.faces) == 1 else 'these'}. {HINT}"
+        )
     return None
+
+
+#: Overall-mood shares closer than this are called a near tie.
+NEAR_TIE = 0.05
+
+
+def mood_hint(faces: list[FaceResult], mood: np.ndarray) -> str | None:
+    """A sentence when the faces disagree, so a mood of "angry 25.6 %" over "sad 24.3 %" is not read as one
+    angry crowd (issue 24); None when they all read the same emotion."""
+    counts = Counter(face.label for face in faces)
+    if len(faces) < 2 or len(counts) < 2:
+        return None
+    spread = ", ".join(f"{n} {label}" for label, n in counts.most_common())
+    first, second = (int(i) for i in np.argsort(mood)[::-1][:2])
+    hint = f"The faces disagree ({spread})"
+    if mood[first] - mood[second] < NEAR_TIE:
+        hint += f": {CLASS_NAMES[first]} and {CLASS_NAMES[second]} are almost tied, so the mood is mixed rather than"
+        hint += f" {CLASS_NAMES[first]}"
+    return hint + "."
 
 
 def face_caption(face: FaceResult) -> str:
