@@ -23,10 +23,29 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.data import DatasetError, cache_dir, canonical_split, default_data_dir, folder_files, load_split, source_fingerprint
+from fer.data import (
+    DatasetError,
+    cache_dir,
+    canonical_split,
+    default_data_dir,
+    folder_files,
+    load_split,
+    source_fingerprint,
+)
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 
-FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
+FERPLUS_COLUMNS = (
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+)
 # FER+ column index -> FER2013 class index (angry, disgust, fear, happy, sad, surprise, neutral).
 _TO_FER2013 = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
 FERPLUS_FILE = "ferplus.csv"
@@ -77,7 +96,17 @@ class SplitVotes:
 
 
 def read_votes(path: Path) -> dict[str, np.ndarray]:
-    """``ferplus.csv`` as {relative path: int16[10] votes}; files with empty vote fields are left out."""
+    """``ferplus.csv`` as {relative path: int16[10] votes}; files with empty vote fields are left out.
+
+    An unreadable or malformed file is a DatasetError naming it.
+    """
+    try:
+        return _read_votes(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{path}: cannot read the FER+ votes ({exc})") from None
+
+
+def _read_votes(path: Path) -> dict[str, np.ndarray]:
     votes: dict[str, np.ndarray] = {}
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
@@ -96,9 +125,14 @@ def read_votes(path: Path) -> dict[str, np.ndarray]:
 
 def find_votes_file(data: str | Path | None, ferplus: str | Path | None = None) -> Path | None:
     """``--ferplus PATH`` if given, else ``ferplus.csv`` beside the image folders in use, else beside
-    the default FER2013 folder (for a CSV user who also has it); ``None`` when there is none."""
+    the default FER2013 folder (for a CSV user who also has it); ``None`` when there is none.
+
+    Raises DatasetError when an explicitly given file does not exist."""
     if ferplus:
-        return Path(ferplus).expanduser()
+        path = Path(ferplus).expanduser()
+        if not path.is_file():
+            raise DatasetError(f"no FER+ votes file at {path} (expected ferplus.csv)")
+        return path
     candidates = []
     if data is not None:
         p = Path(data).expanduser()
