@@ -83,13 +83,15 @@ def robustness(
     data: SplitData,
     progress: Progress | None = None,
     *,
-    size: int = SAMPLE,
+    size: int | None = None,
     persist: bool = True,
 ) -> list[Curve]:
     """One :class:`Curve` per kind in :data:`fer.degrade.KINDS`, from the cache when possible.
 
-    ``progress(done, total)`` counts model passes. ``persist=False``: memory only (uploaded data).
+    ``progress(done, total)`` counts model passes; ``size``: faces per pass (default :data:`SAMPLE`).
+    ``persist=False``: memory only (uploaded data).
     """
+    size = SAMPLE if size is None else size
     key = robustness_key(classifier, data, size)
     with _lock:
         if key in _memory:
