@@ -70,7 +70,6 @@ def show_ferplus_summary(fp: FerPlusReport, name: str) -> None:
             for name_ in CLASS_NAMES
         ],
         hide_index=True,
-        key="ferplus_per_class",
         column_config={
             "share disputed": st.column_config.NumberColumn(format="percent"),
             "label = FER+ majority": st.column_config.NumberColumn(format="percent"),
@@ -93,7 +92,6 @@ def show_ferplus_comparison(reports: dict[str, FerPlusReport]) -> None:
             for name, fp in reports.items()
         ],
         hide_index=True,
-        key="compare_ferplus",
         column_config={c: st.column_config.NumberColumn(format="percent") for c in ("top-1 vs FER+", "top-2 vs FER+")},
     )
 

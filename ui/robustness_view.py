@@ -9,9 +9,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from fer import robustness as engine
 from fer.classifier import Classifier
 from fer.data import SplitData
-from fer.robustness import SAMPLE, Curve, passes, robustness
+from fer.robustness import Curve, passes
 from ui.common import kept_value, load_classifier
 
 LINE_COLOURS = ("#1f77b4", "#d62728")  # first model, second model
@@ -53,8 +54,9 @@ def robustness_figure(kind_curves: dict[str, Curve], height: int = 280) -> go.Fi
 
 def _curves(classifier: Classifier, data: SplitData, persist: bool) -> list[Curve]:
     """The curves with a progress bar (instant from the cache)."""
-    bar = st.progress(0.0, text=f"Degrading faces: {passes()} passes of {min(SAMPLE, len(data)):,} faces…")
-    curves = robustness(
+    sample = min(engine.SAMPLE, len(data))
+    bar = st.progress(0.0, text=f"Degrading faces: {passes()} passes of {sample:,} faces…")
+    curves = engine.robustness(
         classifier,
         data,
         progress=lambda done, total: bar.progress(done / total, f"{classifier.name}: pass {done}/{total}"),
@@ -66,8 +68,9 @@ def _curves(classifier: Classifier, data: SplitData, persist: bool) -> list[Curv
 
 def show_robustness(classifier: Classifier, data: SplitData, persist: bool) -> None:
     """Both models' curves (the second one picked under *Compare with another model*, if any)."""
+    sample = min(engine.SAMPLE, len(data))
     st.markdown(
-        f"**Top-1 under degraded faces** on a fixed, seeded sample of {min(SAMPLE, len(data)):,} {data.split} faces "
+        f"**Top-1 under degraded faces** on a fixed, seeded sample of {sample:,} {data.split} faces "
         "(stratified by emotion), without mirror TTA. Each curve starts at *none*, the undegraded faces. "
         f"Same numbers as `python -m fer evaluate --split {data.split} --robustness`."
     )
