@@ -95,7 +95,7 @@ def test_vote_bar_shows_each_vote_in_its_emotions_colour() -> None:
 def test_robustness_tab_draws_both_models_curves(
     page: AppTest, fer2013_dir: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(robustness, "SAMPLE", 300)  # the page's default sample is 1,000 faces
+    monkeypatch.setattr(robustness, "SAMPLE", 300)  # the page's default sample is 800 faces
     page.selectbox(key="compare_model").set_value("fer_cnn").run()
     assert not page.exception, page.exception
     assert _table(page, "top-1 vs FER+")["model"].tolist() == ["fer_cnn_v2", "fer_cnn"]

@@ -54,7 +54,7 @@ def test_curves_are_deterministic_cached_and_fall(classifier, public_test, isola
 
 
 def test_cli_robustness_json(fer2013_dir: Path, model_stem: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(robustness, "SAMPLE", SMALL)  # the CLI's default sample is 1000 faces
+    monkeypatch.setattr(robustness, "SAMPLE", SMALL)  # the CLI's default sample is 800 faces
     args = ["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--robustness", "--json"]
     assert cli.main([*args, "--model", str(model_stem)]) == 0
     out = json.loads(capsys.readouterr().out)
