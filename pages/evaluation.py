@@ -3,6 +3,8 @@
 Numbers come from ``fer.evaluate`` (as ``python -m fer evaluate`` does), so they match the CLI exactly;
 its probability cache makes switching back to an evaluated split instant. Without data on disk the page
 still shows the evaluation stored in the model card and explains how to point the app at FER2013.
+With FERPlus votes beside the data, everything can be scored against the annotators' majority instead
+(``fer.ferplus_eval``); the Robustness tab (``fer.robustness``) runs only when opened.
 """
 
 from __future__ import annotations

@@ -79,6 +79,9 @@ def test_ferplus_figures_and_split_mistakes_match_the_cli(
     assert metrics["Top-1 accuracy"] == f"{fp['top1']:.2%}" and metrics["Top-2 accuracy"] == f"{fp['top2']:.2%}"
     assert metrics["Faces"] == f"{fp['n']:,}"
     assert "The label is disputed" not in "\n".join(str(m.value) for m in page.markdown)
+    page.switch_page("pages/home.py").run()
+    page.switch_page("pages/evaluation.py").run()
+    assert {m.label: m.value for m in page.metric}["Faces"] == f"{fp['n']:,}"  # the switch is kept
 
 
 def test_vote_bar_shows_each_vote_in_its_emotions_colour() -> None:

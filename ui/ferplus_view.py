@@ -11,6 +11,7 @@ import streamlit as st
 
 from fer.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
+from ui.common import kept
 from ui.results import pct
 
 FER2013, FERPLUS = "FER2013 labels", "FER+ majority"
@@ -21,9 +22,8 @@ def truth_switch() -> str:
     return st.segmented_control(
         "Score against",
         [FER2013, FERPLUS],
-        default=FER2013,
         required=True,
-        key="eval_truth",
+        key=kept("eval_truth", FER2013),  # the choice survives a visit to another page
         help="FER+ majority: the emotion most of the 10 FERPlus annotators chose, over the faces that have a clear "
         "one (FER2013's own labels disagree with it for about a third of the faces).",
     )
