@@ -54,19 +54,20 @@ def test_votes_switch_and_robustness_tab(browser, app_url: str) -> None:  # noqa
         page.goto(f"{app_url}/evaluation", wait_until="domcontentloaded")
         page.get_by_text("Is it the model or the label?").first.wait_for(timeout=START_TIMEOUT_S * 1000)
         page.get_by_text("The label is disputed").first.wait_for(timeout=60_000)
-        page.wait_for_timeout(1500)
-        sizes = page.eval_on_selector_all(
-            '[data-testid="stMain"] [data-testid="stImage"] img',
-            "els => els.map(e => [e.naturalWidth, e.naturalHeight])",
+        page.wait_for_function(  # the cell gallery and both halves of the mistakes gallery
+            "[...document.querySelectorAll('[data-testid=\"stMain\"] img')].filter(e => e.complete).length > 40",
+            timeout=60_000,
         )
-        assert len(sizes) > 40, sizes
+        sizes = page.eval_on_selector_all(
+            '[data-testid="stMain"] img', "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
+        )
         assert all(s == [GALLERY_PX, GALLERY_PX + BAR_PX] for s in sizes), sizes  # every face has its vote bar
 
-        page.get_by_role("button", name="FER+ majority").click()
+        page.get_by_role("radio", name="FER+ majority", exact=True).click()  # a segmented control
         page.get_by_text("Scored against the FER+ majority").first.wait_for(timeout=60_000)
         assert page.get_by_text("The label is disputed").count() == 0
 
-        page.get_by_role("tab", name="Robustness").click()
+        page.get_by_role("tab", name="Robustness", exact=True).click()
         page.get_by_text("Top-1 under degraded faces").first.wait_for(timeout=60_000)
         page.wait_for_function(
             "document.querySelectorAll('[data-testid=\"stMain\"] .js-plotly-plot').length >= 8",
