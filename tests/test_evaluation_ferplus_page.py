@@ -95,6 +95,7 @@ def test_vote_bar_shows_each_vote_in_its_emotions_colour() -> None:
     assert len(np.unique(none)) == 2  # hatched grey: no votes
 
 
+@pytest.mark.slow  # 30 model passes per model and run
 def test_robustness_tab_draws_both_models_curves(
     page: AppTest, fer2013_dir: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

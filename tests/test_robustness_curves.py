@@ -27,6 +27,7 @@ def test_sample_is_seeded_stratified_and_sorted(public_test) -> None:  # noqa: A
     assert np.array_equal(sample_indices(public_test.labels[:50], 700), np.arange(50))
 
 
+@pytest.mark.slow  # 30 model passes per model and run
 def test_curves_are_deterministic_cached_and_fall(classifier, public_test, isolated_cache: Path) -> None:  # noqa: ANN001
     seen: list[tuple[int, int]] = []
     curves = robustness.robustness(classifier, public_test, lambda d, t: seen.append((d, t)), size=SMALL)
@@ -53,6 +54,7 @@ def test_curves_are_deterministic_cached_and_fall(classifier, public_test, isola
     assert [c.top1 for c in recomputed] == [c.top1 for c in curves]
 
 
+@pytest.mark.slow  # 30 model passes per model and run
 def test_cli_robustness_json(fer2013_dir: Path, model_stem: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(robustness, "SAMPLE", SMALL)  # the CLI's default sample is 800 faces
     args = ["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--robustness", "--json"]
