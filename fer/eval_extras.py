@@ -8,13 +8,14 @@ the data, else beside the default FER2013 folder); ``"robustness"`` only with ``
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
 from fer.classifier import Classifier
 from fer.data import SplitData
 from fer.evaluate import Evaluation
-from fer.ferplus import split_votes
+from fer.ferplus import SplitVotes, split_votes
 from fer.ferplus_eval import ferplus_report
 from fer.labels import CLASS_NAMES
 from fer.robustness import passes, robustness
@@ -39,7 +40,7 @@ def add_evaluate_extras(p: argparse.ArgumentParser) -> None:
 def extras(args: argparse.Namespace, classifier: Classifier, data: SplitData, ev: Evaluation) -> dict:
     """``{"ferplus": …}`` when votes are found and ``{"robustness": […]}`` when asked for."""
     out: dict = {}
-    votes = split_votes(args.data, data.split, getattr(args, "ferplus", None))
+    votes = _votes(args.data, data.split, getattr(args, "ferplus", None))
     if votes is not None:
         out["ferplus"] = ferplus_report(data.labels, ev.probs, votes).to_dict()
     if getattr(args, "robustness", False):
@@ -50,6 +51,12 @@ def extras(args: argparse.Namespace, classifier: Classifier, data: SplitData, ev
             curves = robustness(classifier, data, progress=lambda done, total: bar.update(done - bar.n))
         out["robustness"] = [c.to_dict() for c in curves]
     return out
+
+
+@functools.lru_cache(maxsize=2)
+def _votes(data: Path, split: str, ferplus: Path | None) -> SplitVotes | None:
+    """Read once per command, though ``--model A --model B`` asks for each model."""
+    return split_votes(data, split, ferplus)
 
 
 def print_extras(name: str, found: dict) -> None:
