@@ -94,8 +94,11 @@ def robustness(
     size = SAMPLE if size is None else size
     key = robustness_key(classifier, data, size)
     with _lock:
-        if key in _memory:
-            return _memory[key]
+        curves = _memory.get(key)
+    if curves is not None:
+        if progress:
+            progress(passes(), passes())
+        return curves
     path = cache_dir() / "eval" / f"robust-{key}.json"
     curves = _read_cached(path) if persist else None
     if curves is None:
