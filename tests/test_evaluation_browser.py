@@ -2,7 +2,8 @@
 
 AppTest (tests/test_evaluation_ferplus_page.py) checks the numbers; here a real browser checks what a
 person sees: each gallery face drawn with its vote bar under it, the switch to the FER+ majority, and
-the Robustness tab's eight charts (computed on first opening, then cached).
+the Robustness tab's eight charts (computed on first opening, then cached). ``browser`` is conftest's
+headless Chromium (its fake camera is unused here).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
+from scripts.app_server import AppServerError, running_app
 from ui.eval_report import GALLERY_PX
 from ui.vote_bar import BAR_PX
 
@@ -34,18 +35,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, fer2013_dir: Path) -> Iter
             yield url
     except AppServerError as exc:
         pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_votes_switch_and_robustness_tab(browser, app_url: str) -> None:  # noqa: ANN001
