@@ -84,6 +84,26 @@ def test_ferplus_figures_and_split_mistakes_match_the_cli(
     assert {m.label: m.value for m in page.metric}["Faces"] == f"{fp['n']:,}"  # the switch is kept
 
 
+def test_csv_form_gets_the_same_ferplus_figures_as_the_cli(
+    repo_root: Path, fer2013_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The original CSV's rows are matched to the voted files by pixels: the page and the CLI agree."""
+    csv_path = fer2013_dir.parent / "fer2013-csv" / "fer2013.csv.gz"
+    if not csv_path.is_file() or not (fer2013_dir / "ferplus.csv").is_file():
+        pytest.skip("both data forms are needed")
+    monkeypatch.setenv("FERPLUS_CSV", str(fer2013_dir / "ferplus.csv"))
+    assert cli.main(["evaluate", "--data", str(csv_path), "--split", SPLIT, "--json"]) == 0
+    fp = json.loads(capsys.readouterr().out)["ferplus"]
+    monkeypatch.setenv("FER2013_DIR", str(csv_path))
+    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
+    at.switch_page("pages/evaluation.py").run()
+    at.selectbox(key="eval_split").set_value(SPLIT).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Top-1 vs FER+ majority"] == f"{fp['top1']:.2%}"
+    assert metrics["Disputed mistakes"] == f"{fp['disputed']:,} of {fp['mistakes']:,}"
+
+
 def test_vote_bar_shows_each_vote_in_its_emotions_colour() -> None:
     face = np.zeros((100, 100), np.uint8)
     image = with_vote_bar(face, np.array([5, 0, 0, 0, 5, 0, 0, 0, 0, 0], np.int16))  # 5 neutral, 5 anger

@@ -18,7 +18,7 @@ import pytest
 from fer import cli
 from fer.data import DatasetError, folder_files, load_split
 from fer.evaluate import evaluate
-from fer.ferplus import SplitVotes, read_votes, split_votes
+from fer.ferplus import SplitVotes, find_votes_file, read_votes, split_votes
 from fer.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.labels import CLASS_NAMES
 
@@ -169,3 +169,18 @@ def test_cli_missing_votes_file_is_a_clear_error(
     assert "expected the header" in capsys.readouterr().err
     with pytest.raises(DatasetError):
         split_votes(fer2013_dir, "PublicTest", tmp_path / "nope.csv")
+
+
+def test_votes_file_is_found_beside_the_data_or_where_the_variable_says(
+    fer2013_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FERPLUS_CSV", raising=False)
+    assert find_votes_file(fer2013_dir) == fer2013_dir / "ferplus.csv"
+    copy = tmp_path / "votes.csv"
+    copy.write_bytes((fer2013_dir / "ferplus.csv").read_bytes())
+    monkeypatch.setenv("FERPLUS_CSV", str(copy))
+    assert find_votes_file(fer2013_dir) == copy
+    assert find_votes_file(fer2013_dir, fer2013_dir / "ferplus.csv") == fer2013_dir / "ferplus.csv"  # --ferplus wins
+    monkeypatch.setenv("FERPLUS_CSV", str(tmp_path / "missing.csv"))
+    with pytest.raises(DatasetError, match="no FER\\+ votes file"):
+        find_votes_file(fer2013_dir)

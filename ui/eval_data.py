@@ -128,7 +128,10 @@ def load_votes(path_text: str, upload: UploadedFile | None, data: SplitData) -> 
     except (DatasetError, OSError) as exc:
         st.caption(f"No FER+ figures: {exc}")
         return None
-    if votes is not None and len(votes.votes) != len(data):
+    if votes is None:
+        st.caption("No FER+ figures: no `ferplus.csv` beside the data (or set `FERPLUS_CSV`).")
+        return None
+    if len(votes.votes) != len(data):
         st.caption(f"No FER+ figures: {len(votes.votes):,} vote rows for {len(data):,} faces.")
         return None
     return votes
