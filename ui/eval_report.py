@@ -13,7 +13,7 @@ from fer.data import (
 )
 from fer.evaluate import Evaluation
 from fer.ferplus import SplitVotes
-from fer.ferplus_eval import against_majority, ferplus_report
+from fer.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.labels import CLASS_NAMES
 from fer.registry import list_models
 from ui.charts import confusion_figure, reliability_figure, topk_figure
@@ -154,12 +154,14 @@ def show_galleries(ev: Evaluation, votes: np.ndarray | None = None, split_mistak
         _gallery(ev, wrong, [caption(i) for i in wrong], votes)
         return
     every = ev.confident_mistakes()
-    disputed = SplitVotes(ev.data.split, votes).majority()[every] == predicted[every]
-    for title, group in (
-        ("The model is wrong", "the FER+ annotators do not side with the model either (or have no clear majority)"),
-        ("The label is disputed", "the model agrees with the FER+ majority, not with the FER2013 label"),
-    ):
-        chosen = every[disputed if title.endswith("disputed") else ~disputed]
+    majority = SplitVotes(ev.data.split, votes).majority()
+    disputed = disputed_mask(labels[every], predicted[every], majority[every])
+    for title, group, mask in (
+        ("The model is wrong", "the FER+ annotators do not side with the model either (or have no clear majority)",
+         ~disputed),
+        ("The label is disputed", "the model agrees with the FER+ majority, not with the FER2013 label", disputed),
+    ):  # fmt: skip
+        chosen = every[mask]
         st.markdown(f"**{title}** — {len(chosen):,} faces: {group}.")
         if len(chosen):
             _gallery(ev, chosen[:MISTAKES_LIMIT], [caption(i) for i in chosen[:MISTAKES_LIMIT]], votes)
