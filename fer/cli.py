@@ -18,6 +18,7 @@ from fer.batch import BatchError
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
 from fer.data import DatasetError, default_data_dir, load_split
 from fer.detection import DetectorSettings
+from fer.eval_extras import add_evaluate_extras, extras, print_extras
 from fer.labels import CLASS_NAMES, SPLITS
 from fer.video_cli import add_video_parser, run_video
 
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "photo pipeline (detection, fallback, classifier) on every photo instead of a FER2013 split",
     )
     p.add_argument("--json", action="store_true")
+    add_evaluate_extras(p)
     _add_detector_args(p)
     _add_model_args(p, compare=True)
 
@@ -169,8 +171,9 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     with tqdm(total=len(data), unit="face", disable=args.json or not sys.stderr.isatty()) as bar:
         ev = evaluate(classifier, data, tta, progress=lambda done, total: bar.update(done - bar.n))
     rep = ev.report
+    more = extras(args, classifier, data, ev)
     if args.json:
-        out = {**_report_json(rep), "tta": tta, "model": classifier.name}
+        out = {**_report_json(rep), "tta": tta, "model": classifier.name, **more}
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
@@ -184,6 +187,7 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     print(" " * 10 + "".join(f"{n[:7]:>8}" for n in CLASS_NAMES))
     for name, row in zip(CLASS_NAMES, rep.confusion):
         print(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
+    print_extras(classifier.name, more)
     return 0
 
 
@@ -237,9 +241,11 @@ def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
     data = load_split(args.data, args.split)
     tta = {c.name: (c.default_tta if args.tta is None else args.tta) for c in (a, b)}
     comp = Comparison(a.name, b.name, evaluate(a, data, tta[a.name]), evaluate(b, data, tta[b.name]))
+    more = {c.name: extras(args, c, data, ev) for c, ev in ((a, comp.a), (b, comp.b))}
     if args.json:
         models = [
-            {**_report_json(ev.report), "tta": tta[c.name], "model": c.name} for c, ev in ((a, comp.a), (b, comp.b))
+            {**_report_json(ev.report), "tta": tta[c.name], "model": c.name, **more[c.name]}
+            for c, ev in ((a, comp.a), (b, comp.b))
         ]
         json.dump({"models": models, "comparison": comp.to_dict()}, sys.stdout, indent=2)
         print()
@@ -259,6 +265,8 @@ def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
         f"they disagree on {d['total']} faces: only {b.name} right {d['only_b_right']}, "
         f"only {a.name} right {d['only_a_right']}, both wrong {d['both_wrong']}"
     )
+    for c in (a, b):
+        print_extras(c.name, more[c.name])
     return 0
 
 

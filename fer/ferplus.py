@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ FERPLUS_COLUMNS = (
 # FER+ column index -> FER2013 class index (angry, disgust, fear, happy, sad, surprise, neutral).
 _TO_FER2013 = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
 FERPLUS_FILE = "ferplus.csv"
+_SHARED_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "fer2013"  # as fer.data's default
 _MATCH_VERSION = 2
 
 
@@ -96,7 +98,17 @@ class SplitVotes:
 
 
 def read_votes(path: Path) -> dict[str, np.ndarray]:
-    """``ferplus.csv`` as {relative path: int16[10] votes}; files with empty vote fields are left out."""
+    """``ferplus.csv`` as {relative path: int16[10] votes}; files with empty vote fields are left out.
+
+    An unreadable or malformed file is a DatasetError naming it.
+    """
+    try:
+        return _read_votes(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{path}: cannot read the FER+ votes ({exc})") from None
+
+
+def _read_votes(path: Path) -> dict[str, np.ndarray]:
     votes: dict[str, np.ndarray] = {}
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
@@ -114,18 +126,25 @@ def read_votes(path: Path) -> dict[str, np.ndarray]:
 
 
 def find_votes_file(data: str | Path | None, ferplus: str | Path | None = None) -> Path | None:
-    """``--ferplus PATH`` if given, else ``ferplus.csv`` beside the image folders in use, else beside
-    the default FER2013 folder (for a CSV user who also has it); ``None`` when there is none."""
-    if ferplus:
-        return Path(ferplus).expanduser()
-    candidates = []
-    if data is not None:
-        p = Path(data).expanduser()
-        candidates.append((p if p.is_dir() else p.parent) / FERPLUS_FILE)
+    """Where the votes are: ``--ferplus PATH`` if given, else ``$FERPLUS_CSV``, else ``ferplus.csv``
+    beside the data in use, beside the default FER2013 folder, or in ``../shared/fer2013`` (where a CSV
+    user's image-folder copy sits beside ``../shared/fer2013-csv``); ``None`` when there is none.
+
+    Raises DatasetError when an explicitly given file (argument or variable) does not exist."""
+    explicit = ferplus or os.environ.get("FERPLUS_CSV")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise DatasetError(f"no FER+ votes file at {path} (expected ferplus.csv)")
+        return path
+    folders = [_SHARED_FOLDER]
     root = default_data_dir()
     if root is not None:
-        candidates.append(root / FERPLUS_FILE)
-    return next((c for c in candidates if c.is_file()), None)
+        folders.insert(0, root if root.is_dir() else root.parent)
+    if data is not None:
+        p = Path(data).expanduser()
+        folders.insert(0, p if p.is_dir() else p.parent)
+    return next((f / FERPLUS_FILE for f in folders if (f / FERPLUS_FILE).is_file()), None)
 
 
 def split_votes(data: str | Path, split: str, ferplus: str | Path | None = None) -> SplitVotes | None:

@@ -3,6 +3,8 @@
 Numbers come from ``fer.evaluate`` (as ``python -m fer evaluate`` does), so they match the CLI exactly;
 its probability cache makes switching back to an evaluated split instant. Without data on disk the page
 still shows the evaluation stored in the model card and explains how to point the app at FER2013.
+With FERPlus votes beside the data, everything can be scored against the annotators' majority instead
+(``fer.ferplus_eval``); the Robustness tab (``fer.robustness``) runs only when opened.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ title.title("Evaluation on FER2013")
 # The evaluation code takes seconds to import the first time (scikit-learn): say so instead of a blank page.
 with st.spinner("Loading the evaluation tools…"):
     from fer.data import DatasetError, SplitData, default_data_dir
+    from fer.ferplus_eval import against_majority, ferplus_report
     from fer.labels import CLASS_NAMES, SPLITS
-    from ui.eval_data import load_data, run_evaluation, warn_other_splits
+    from ui.eval_data import load_data, load_votes, run_evaluation, warn_other_splits
     from ui.eval_report import show_galleries, show_model_comparison, show_report, show_stored
+    from ui.ferplus_view import FERPLUS, show_ferplus_summary, truth_switch
     from ui.photo_eval import show_photo_evaluation
     from ui.results import stored_evaluation
+    from ui.robustness_view import show_robustness
 
 UPLOAD_LIMIT_MB = st.get_option("server.maxUploadSize")  # this server's cap (.streamlit/config.toml: 50)
 HOW_TO = f"""
@@ -89,15 +94,29 @@ if data is None:
 
 warn_other_splits(path_text, upload, data.split)
 evaluation = run_evaluation(classifier, data, tta, persist=upload is None)
+votes = load_votes(path_text, upload, data)
+against_ferplus = votes is not None and truth_switch() == FERPLUS
+shown, shown_votes = evaluation, None if votes is None else votes.votes
+if against_ferplus:  # the same report, galleries and comparison, with the FER+ majority as the truth
+    shown, keep = against_majority(evaluation, votes)
+    shown_votes = votes.votes[keep]
 st.caption(
     f"`{classifier.name}` on {data.split} from `{data.source}`: {len(data):,} faces, mirror TTA "
     f"{'on' if tta else 'off'} (sidebar). Same numbers as `python -m fer evaluate --split {data.split}`."
+    + (f" Scored against the FER+ majority: the {len(shown.data):,} faces with a clear one." if against_ferplus else "")
 )
-most_confused = tuple(CLASS_NAMES[i] for i in evaluation.most_confused())
-kept("cell_true", most_confused[0])  # the chosen cell survives a visit to another page
-kept("cell_pred", most_confused[1])
-show_report(evaluation.report.to_dict(), stored_evaluation(card, data.split, tta), key="live", selectable=True)
-show_galleries(evaluation)
-
-
-show_model_comparison(classifier.name, evaluation, data, persist=upload is None)
+report_tab, robustness_tab = st.tabs(["Report", "Robustness"], key="eval_tab", on_change="rerun")
+if report_tab.open:
+    with report_tab:
+        most_confused = tuple(CLASS_NAMES[i] for i in shown.most_confused())
+        kept("cell_true", most_confused[0])  # the chosen cell survives a visit to another page
+        kept("cell_pred", most_confused[1])
+        reference = None if against_ferplus else stored_evaluation(card, data.split, tta)
+        show_report(shown.report.to_dict(), reference, key="live", selectable=True)
+        if votes is not None:
+            show_ferplus_summary(ferplus_report(data.labels, evaluation.probs, votes), classifier.name)
+        show_galleries(shown, shown_votes, split_mistakes=not against_ferplus)
+        show_model_comparison(classifier.name, evaluation, data, upload is None, votes, against_ferplus)
+if robustness_tab.open:
+    with robustness_tab:
+        show_robustness(classifier, data, persist=upload is None)

@@ -11,8 +11,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from fer.compare import Comparison
+from fer.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
-from ui.results import enlarge, pct
+from ui.ferplus_view import show_ferplus_comparison
+from ui.results import pct
+from ui.vote_bar import gallery_faces
 
 GALLERY_LIMIT = 24
 GALLERY_PX = 96
@@ -52,8 +55,14 @@ def confusion_delta_figure(delta: np.ndarray, name_a: str, name_b: str, height: 
     return fig
 
 
-def show_comparison(comp: Comparison) -> None:
-    """Top-k and ECE deltas, per-class F1, confusion difference and a gallery of disagreements."""
+def show_comparison(
+    comp: Comparison, votes: np.ndarray | None = None, ferplus: dict[str, FerPlusReport] | None = None
+) -> None:
+    """Top-k and ECE deltas, per-class F1, confusion difference and a gallery of disagreements.
+
+    ``votes``: FER+ votes aligned with the compared faces (a bar under each face); ``ferplus``: each
+    model's figures against the FER+ majority.
+    """
     a, b = comp.a.report, comp.b.report
     st.subheader(f"`{comp.name_b}` compared with `{comp.name_a}`", anchor=False)
     st.caption(
@@ -75,6 +84,8 @@ def show_comparison(comp: Comparison) -> None:
         border=True,
         help=f"Lower is better. {comp.name_a}: {pct(a.ece)}",
     )
+    if ferplus:
+        show_ferplus_comparison(ferplus)
 
     left, right = st.columns([2, 3])
     with left:
@@ -126,5 +137,5 @@ def show_comparison(comp: Comparison) -> None:
         f"{comp.a.probs[i].max():.0%} · {comp.name_b}: {CLASS_NAMES[comp.b.predicted[i]]} {comp.b.probs[i].max():.0%}"
         for i in idx
     ]
-    st.image([enlarge(comp.a.data.images[i], GALLERY_PX) for i in idx], caption=captions, width=GALLERY_PX)
+    st.image(gallery_faces(comp.a.data.images, idx, votes, GALLERY_PX), caption=captions, width=GALLERY_PX)
     st.caption("Each caption: the true emotion, then each model's label and its confidence in that label.")

@@ -13,6 +13,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer.classifier import Classifier
 from fer.data import (
+    DatasetError,
     SplitData,
     csv_row_problems,
     load_split,
@@ -20,6 +21,7 @@ from fer.data import (
     source_fingerprint,
 )
 from fer.evaluate import Evaluation, evaluate
+from fer.ferplus import SplitVotes, split_votes
 from fer.results import digest
 
 
@@ -103,3 +105,33 @@ def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -
             f"will fail until they are fixed):\n{shown}{more}",
             icon="⚠️",
         )
+
+
+@st.cache_resource(max_entries=4, show_spinner="Matching FER+ votes to the faces (first time only)…")
+def _votes(path: str, split: str, fingerprint: str) -> SplitVotes | None:
+    """FER+ votes aligned with one split of one source version."""
+    return split_votes(path, split)
+
+
+def load_votes(path_text: str, upload: UploadedFile | None, data: SplitData) -> SplitVotes | None:
+    """FER+ votes for the faces on show, or None (said why in a caption) when there are none to use.
+
+    An uploaded CSV gets none: matching its rows to the voted files needs the image folders on disk,
+    and its faces are never written there.
+    """
+    if upload is not None:
+        st.caption("FER+ votes are matched for FER2013 on disk only, not for an uploaded CSV.")
+        return None
+    path = Path(path_text.strip()).expanduser()
+    try:
+        votes = _votes(str(path), data.split, _fingerprint(str(path)))
+    except (DatasetError, OSError) as exc:
+        st.caption(f"No FER+ figures: {exc}")
+        return None
+    if votes is None:
+        st.caption("No FER+ figures: no `ferplus.csv` beside the data (or set `FERPLUS_CSV`).")
+        return None
+    if len(votes.votes) != len(data):
+        st.caption(f"No FER+ figures: {len(votes.votes):,} vote rows for {len(data):,} faces.")
+        return None
+    return votes

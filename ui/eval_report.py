@@ -12,13 +12,16 @@ from fer.data import (
     SplitData,
 )
 from fer.evaluate import Evaluation
+from fer.ferplus import SplitVotes
+from fer.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.labels import CLASS_NAMES
 from fer.registry import list_models
 from ui.charts import confusion_figure, reliability_figure, topk_figure
 from ui.common import current_settings, kept, load_classifier
 from ui.compare_view import show_comparison
 from ui.eval_data import run_evaluation
-from ui.results import enlarge, pct, stored_evaluation
+from ui.results import pct, stored_evaluation
+from ui.vote_bar import gallery_faces, legend_html
 
 CELL_GALLERY_LIMIT = 40
 MISTAKES_LIMIT = 24
@@ -107,14 +110,20 @@ def _on_cell_selected() -> None:
         st.session_state["cell_pred"] = points[0]["x"]
 
 
-def _gallery(ev: Evaluation, indices: np.ndarray, captions: list[str]) -> None:
-    st.image([enlarge(ev.data.images[i], GALLERY_PX) for i in indices], caption=captions, width=GALLERY_PX)
+def _gallery(ev: Evaluation, indices: np.ndarray, captions: list[str], votes: np.ndarray | None) -> None:
+    st.image(gallery_faces(ev.data.images, indices, votes, GALLERY_PX), caption=captions, width=GALLERY_PX)
 
 
-def show_galleries(ev: Evaluation) -> None:
-    """Faces of the selected confusion cell, and the most confident mistakes over the whole split."""
+def show_galleries(ev: Evaluation, votes: np.ndarray | None = None, split_mistakes: bool = False) -> None:
+    """Faces of the selected confusion cell, and the most confident mistakes over the whole split.
+
+    ``votes``: FER+ votes aligned with ``ev``'s faces (a bar under each face). ``split_mistakes``: the
+    truth is FER2013's labels and the votes tell which mistakes are disputed labels.
+    """
     labels, predicted, confidence = ev.data.labels, ev.predicted, ev.confidence
     st.subheader("Faces behind a cell", anchor=False)
+    if votes is not None:
+        st.markdown(legend_html(), unsafe_allow_html=True)
     left, right, _ = st.columns([1, 1, 2])
     true_name = left.selectbox("True emotion", CLASS_NAMES, key="cell_true")
     pred_name = right.selectbox("Predicted as", CLASS_NAMES, key="cell_pred")
@@ -129,7 +138,7 @@ def show_galleries(ev: Evaluation) -> None:
             f"{total:,} faces; showing the {len(cell)} most confident. Under each face: how sure the model was "
             f"of {said} (its top probability)."
         )
-        _gallery(ev, cell, [f"{pred_name}: {confidence[i]:.0%} sure" for i in cell])
+        _gallery(ev, cell, [f"{pred_name}: {confidence[i]:.0%} sure" for i in cell], votes)
 
     st.subheader("Most confident mistakes", anchor=False)
     wrong = ev.confident_mistakes()[:MISTAKES_LIMIT]
@@ -137,9 +146,25 @@ def show_galleries(ev: Evaluation) -> None:
         st.success("No mistakes on this split.")
         return
     st.caption("Under each face: the true emotion → the model's wrong answer, and how sure it was of that answer.")
-    _gallery(
-        ev, wrong, [f"{CLASS_NAMES[labels[i]]} → {CLASS_NAMES[predicted[i]]}, {confidence[i]:.0%} sure" for i in wrong]
-    )
+
+    def caption(i: int) -> str:
+        return f"{CLASS_NAMES[labels[i]]} → {CLASS_NAMES[predicted[i]]}, {confidence[i]:.0%} sure"
+
+    if not split_mistakes or votes is None:
+        _gallery(ev, wrong, [caption(i) for i in wrong], votes)
+        return
+    every = ev.confident_mistakes()
+    majority = SplitVotes(ev.data.split, votes).majority()
+    disputed = disputed_mask(labels[every], predicted[every], majority[every])
+    for title, group, mask in (
+        ("The model is wrong", "the FER+ annotators do not side with the model either (or have no clear majority)",
+         ~disputed),
+        ("The label is disputed", "the model agrees with the FER+ majority, not with the FER2013 label", disputed),
+    ):  # fmt: skip
+        chosen = every[mask]
+        st.markdown(f"**{title}** — {len(chosen):,} faces: {group}.")
+        if len(chosen):
+            _gallery(ev, chosen[:MISTAKES_LIMIT], [caption(i) for i in chosen[:MISTAKES_LIMIT]], votes)
 
 
 def show_stored(card: dict | None, split: str, tta: bool) -> None:
@@ -158,8 +183,19 @@ def show_stored(card: dict | None, split: str, tta: bool) -> None:
     show_report(stored, None, key="card")
 
 
-def show_model_comparison(model_name: str, evaluation: Evaluation, data: SplitData, persist: bool) -> None:
-    """The same faces through a second model, side by side (as ``fer evaluate --model A --model B``)."""
+def show_model_comparison(
+    model_name: str,
+    evaluation: Evaluation,
+    data: SplitData,
+    persist: bool,
+    votes: SplitVotes | None = None,
+    against_ferplus: bool = False,
+) -> None:
+    """The same faces through a second model, side by side (as ``fer evaluate --model A --model B``).
+
+    ``evaluation`` is scored against FER2013's labels; with ``votes`` both models' FER+ figures are shown,
+    and ``against_ferplus`` re-scores the whole comparison against the FER+ majority.
+    """
     st.divider()
     others = [n for n in list_models() if n != model_name]
     st.subheader("Compare with another model", anchor=False)
@@ -174,5 +210,13 @@ def show_model_comparison(model_name: str, evaluation: Evaluation, data: SplitDa
     if second is None:
         return
     other_tta = second.default_tta if current_settings().tta is None else bool(current_settings().tta)
-    comparison = Comparison(model_name, other, evaluation, run_evaluation(second, data, other_tta, persist))
-    show_comparison(comparison)
+    a, b = evaluation, run_evaluation(second, data, other_tta, persist)
+    if votes is None:
+        show_comparison(Comparison(model_name, other, a, b))
+        return
+    reports = {name: ferplus_report(data.labels, ev.probs, votes) for name, ev in ((model_name, a), (other, b))}
+    shown_votes = votes.votes
+    if against_ferplus:
+        (a, keep), (b, _) = against_majority(a, votes), against_majority(b, votes)
+        shown_votes = votes.votes[keep]
+    show_comparison(Comparison(model_name, other, a, b), shown_votes, reports)
