@@ -82,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
 
     p = sub.add_parser("evaluate", help="accuracy and calibration on a FER2013 split, or on your labelled photos")
-    p.add_argument("--data", type=Path, default=default_data_dir(), help="fer2013.csv or image-folder root")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=default_data_dir(),
+        help="fer2013.csv (plain, .csv.gz or Kaggle's fer2013.tar.gz) or image-folder root",
+    )
     p.add_argument("--split", choices=SPLITS, default="PrivateTest")
     p.add_argument(
         "--photos",

@@ -209,13 +209,31 @@ def _write_cache(cache_file: Path, data: SplitData) -> None:
 
 
 # ----------------------------------------------------------------------------- CSV
-def read_csv_bytes(data: bytes, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:
-    """One split of an in-memory ``fer2013.csv`` file (an upload): decoded as UTF-8, with or without BOM."""
+def csv_text_from_bytes(data: bytes, name: str = "<csv>") -> str:
+    """The text of an in-memory ``fer2013.csv``, ``.csv.gz`` or Kaggle ``fer2013.tar.gz`` (an upload),
+    decompressed in memory only; UTF-8 with or without BOM."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise DatasetError(f"{name}: a damaged compressed file ({exc})") from None
+        if len(raw) > 512 and raw[257:262] == b"ustar":  # a tar archive inside: take its first .csv
+            with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+                member = next((m for m in tar if m.isfile() and m.name.lower().endswith(".csv")), None)
+                if member is None:
+                    raise DatasetError(f"{name}: a tar archive without a .csv file; expected Kaggle's fer2013.tar.gz")
+                extracted = tar.extractfile(member)
+                raw = extracted.read() if extracted is not None else b""
+        data = raw
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{name}: not a text CSV file ({exc.reason}); expected FER2013's fer2013.csv") from None
-    return read_csv_text(text, split, skip_bad=skip_bad, name=name)
+
+
+def read_csv_bytes(data: bytes, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:
+    """One split of an in-memory ``fer2013.csv`` file (an upload), plain or compressed."""
+    return read_csv_text(csv_text_from_bytes(data, name), split, skip_bad=skip_bad, name=name)
 
 
 def read_csv_text(text: str, split: str, *, skip_bad: bool = False, name: str = "<csv>") -> SplitData:

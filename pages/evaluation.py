@@ -34,10 +34,10 @@ HOW_TO = f"""
 Expression Recognition Challenge*), any one of:
 
 1. set the environment variable `FER2013_DIR` to the image-folder root (holding `train/` and `test/`) or to
-   `fer2013.csv` before `streamlit run app.py`;
+   `fer2013.csv` (or `fer2013.csv.gz`, or Kaggle's `fer2013.tar.gz` as downloaded) before `streamlit run app.py`;
 2. type that path in the *FER2013 location* box above;
-3. upload `fer2013.csv` above — only files up to {UPLOAD_LIMIT_MB} MB, and the full CSV is about 290 MB,
-   so for it use the path instead.
+3. upload `fer2013.csv` (plain, `.csv.gz` or `.tar.gz`) above — only files up to {UPLOAD_LIMIT_MB} MB, and
+   the full CSV is about 290 MB (about 90 MB compressed), so for it use the path instead.
 """
 
 
@@ -67,13 +67,14 @@ path_text = source_col.text_input(
     "FER2013 location",
     key=kept("eval_path", str(default_path) if default_path else ""),
     placeholder="/path/to/fer2013 (image folders) or /path/to/fer2013.csv",
-    help="The image-folder root (train/, test/) or fer2013.csv. Defaults to $FER2013_DIR.",
+    help="The image-folder root (train/, test/), or fer2013.csv — plain, .csv.gz or Kaggle's fer2013.tar.gz as "
+    "downloaded. Defaults to $FER2013_DIR.",
 )
 split = split_col.selectbox("Split", SPLITS, key=kept("eval_split", "PrivateTest"))
 with st.expander(f"…or upload a fer2013.csv (up to {UPLOAD_LIMIT_MB} MB)"):
     upload = st.file_uploader(
         "fer2013.csv",
-        type=["csv"],
+        type=["csv", "gz", "tgz"],
         key="eval_csv",
         help=f"Read in memory, never saved. The full Kaggle CSV (~290 MB) exceeds the {UPLOAD_LIMIT_MB} MB upload "
         "limit: give its path above instead.",

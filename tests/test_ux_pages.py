@@ -288,3 +288,37 @@ def test_bad_rows_in_other_splits_are_reported_with_line_numbers(repo_root: Path
         assert f"row {line}:" in warning
     at.selectbox(key="eval_split").set_value("PrivateTest").run()
     assert any(f"row {bad['PrivateTest']}" in e.value for e in at.error)
+
+
+def test_compressed_csv_uploads_read_as_they_are(repo_root: Path, fer2013_dir: Path) -> None:
+    """fer2013.csv as users download it: a .csv.gz or Kaggle's .tar.gz (fer2013/fer2013.csv inside)
+    uploads and evaluates exactly as the plain CSV does; the uploader offers those types."""
+    import gzip
+    import io
+    import tarfile
+
+    faces = load_split(fer2013_dir, "PublicTest").subset(40)
+    lines = ["emotion,pixels,Usage"] + [
+        f"{label},{' '.join(str(int(v)) for v in image.ravel())},PublicTest"
+        for image, label in zip(faces.images, faces.labels)
+    ]
+    plain = ("\n".join(lines) + "\n").encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("fer2013/fer2013.csv")
+        info.size = len(plain)
+        tar.addfile(info, io.BytesIO(plain))
+    figures = {}
+    for name, data in (
+        ("fer2013.csv", plain),
+        ("fer2013.csv.gz", gzip.compress(plain)),
+        ("fer2013.tar.gz", archive.getvalue()),
+    ):
+        at = open_page(repo_root, EVALUATION)
+        at.selectbox(key="eval_split").set_value("PublicTest").run()
+        at.file_uploader(key="eval_csv").set_value([(name, data, "application/octet-stream")]).run()
+        assert not at.exception, at.exception
+        assert not at.error, [e.value for e in at.error]
+        figures[name] = {m.label: m.value for m in at.metric}
+        assert figures[name]["Faces"] == "40"
+    assert figures["fer2013.csv"] == figures["fer2013.csv.gz"] == figures["fer2013.tar.gz"]

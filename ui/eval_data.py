@@ -16,6 +16,7 @@ from fer.data import (
     DatasetError,
     SplitData,
     csv_row_problems,
+    csv_text_from_bytes,
     load_split,
     read_csv_bytes,
     source_fingerprint,
@@ -88,12 +89,12 @@ def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -
     if upload is not None:
         data = upload.getvalue()
         try:
-            problems = _csv_problems(digest(data), upload.name, data.decode("utf-8-sig"))
-        except UnicodeDecodeError:
+            problems = _csv_problems(digest(data), upload.name, csv_text_from_bytes(data, upload.name))
+        except DatasetError:
             return  # already reported by the load
     else:
         path = Path(path_text.strip()).expanduser()
-        if not (path.is_file() and path.suffix.lower() == ".csv"):
+        if not path.is_file():
             return  # image folders: each file is checked as its split is loaded
         problems = _csv_problems(_fingerprint(str(path)), str(path), None)
     others = [msg for other, found in problems.items() if other != split for msg in found]
