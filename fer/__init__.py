@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
     from fer.classifier import Classifier
-    from fer.pipeline import FaceResult
+    from fer.faces import FaceResult
 
 __all__ = ["analyze", "load_model"]
 

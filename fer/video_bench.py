@@ -37,7 +37,8 @@ import numpy as np
 
 from fer.bench import webcam_frame
 from fer.classifier import Classifier
-from fer.video import VideoOptions, analyse_video
+from fer.options import Options
+from fer.video import analyse_video
 from fer.videoio import encode_video
 
 SPEED_CLIP_S = 10
@@ -174,7 +175,7 @@ def run_video_bench(args: argparse.Namespace) -> int:
     clip_buf = io.BytesIO()
     n = encode_video(clip_buf, drifting_portrait(SPEED_CLIP_S, SPEED_FPS), SPEED_FPS)
     clip = clip_buf.getvalue()
-    options = VideoOptions()
+    options = Options()
     probe = analyse_video(clip, "bench.mp4", classifier, options)  # also the warm-up
     figures["clip"] = f"640x480, {n} frames at {SPEED_FPS} frames/s, {len(probe.face_ids)} face id(s)"
     contenders: dict[str, Callable[[], int]] = {

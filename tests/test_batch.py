@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.batch import BatchError, BatchOptions, done_files, read_rows, run_batch
+from fer.batch import BatchError, done_files, read_rows, run_batch
 from fer.batch_report import summarise, write_html
 from fer.cli import main
 from fer.labels import CLASS_NAMES
+from fer.options import Options
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ def _rows(path: Path) -> list[dict]:
 
 def test_one_row_per_face_and_per_faceless_or_bad_file(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
     out = tmp_path / "one.csv"
-    counts = run_batch([photo_tree], out, BatchOptions(model=str(model_stem)), workers=1)
+    counts = run_batch([photo_tree], out, Options(model=str(model_stem)), workers=1)
     rows = _rows(out)
     files = {r["path"] for r in rows}
     assert counts["files"] == len(files) == 3 + 6 + 2
@@ -69,14 +70,14 @@ def test_one_row_per_face_and_per_faceless_or_bad_file(photo_tree: Path, tmp_pat
 
 
 def test_two_workers_give_the_rows_of_one(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
-    opts = BatchOptions(model=str(model_stem))
+    opts = Options(model=str(model_stem))
     run_batch([photo_tree], tmp_path / "one.csv", opts, workers=1)
     run_batch([photo_tree], tmp_path / "two.csv", opts, workers=2)
     assert _rows(tmp_path / "one.csv") == _rows(tmp_path / "two.csv")
 
 
 def test_rerun_skips_finished_files_and_parquet_matches(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
-    opts = BatchOptions(model=str(model_stem))
+    opts = Options(model=str(model_stem))
     out = tmp_path / "res.parquet"
     first = run_batch([photo_tree / "class_a"], out, opts, workers=1)
     second = run_batch([photo_tree], out, opts, workers=1)
@@ -89,7 +90,7 @@ def test_rerun_skips_finished_files_and_parquet_matches(photo_tree: Path, tmp_pa
 
 
 def test_clear_errors(tmp_path: Path, photo_tree: Path) -> None:
-    opts = BatchOptions(model="fer_cnn")
+    opts = Options(model="fer_cnn")
     with pytest.raises(BatchError, match="no image files"):
         run_batch([photo_tree / "empty"], tmp_path / "x.csv", opts)
     with pytest.raises(BatchError, match="no such file"):
@@ -102,7 +103,7 @@ def test_clear_errors(tmp_path: Path, photo_tree: Path) -> None:
 
 def test_report_shares_match_the_rows(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
     out = tmp_path / "r.csv"
-    run_batch([photo_tree], out, BatchOptions(model=str(model_stem)), workers=1)
+    run_batch([photo_tree], out, Options(model=str(model_stem)), workers=1)
     rows = read_rows(out)
     for entry in summarise(rows, "folder"):
         faces = [r for r in rows if r["folder"] == entry["folder"] and r["status"] == "ok"]
@@ -169,7 +170,7 @@ def test_ray_gives_the_rows_of_the_process_pool(photo_tree: Path, tmp_path: Path
         if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
             raise  # CI installs requirements-scale.txt: the Ray path must run there
         pytest.skip("Ray is optional: pip install -r requirements-scale.txt")
-    opts = BatchOptions(model=str(model_stem))
+    opts = Options(model=str(model_stem))
     run_batch([photo_tree], tmp_path / "pool.csv", opts, workers=2)
     run_batch([photo_tree], tmp_path / "ray.csv", opts, workers=2, use_ray=True)
     ray.shutdown()

@@ -9,7 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from videoclips import clip_bytes, scene
 
-from fer.video import VideoOptions, analyse_video
+from fer.options import Options
+from fer.video import analyse_video
 
 RUN_TIMEOUT = 300
 VIDEO = "pages/video.py"
@@ -47,7 +48,7 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
     at = analyse(at, "two_faces.mp4", two_faces_clip)
 
     # What the engine computes with the page's defaults (sidebar defaults, card TTA, every frame).
-    expected = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(tta=classifier.default_tta))
+    expected = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(tta=classifier.default_tta))
     assert "Results: two_faces.mp4" in texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Faces (ids)"] == str(len(expected.face_ids)) == "3"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from fer.pipeline import FaceResult
+from fer.faces import FaceResult
 from fer.results import ImageResult
 
 #: What the page says about faces that the plain detector did not find (never silent).
