@@ -5,7 +5,7 @@
 smoothed; in video time so results do not depend on the machine's speed), optionally writing the
 annotated video. Decoding and face finding run one stage ahead in a worker thread, so the analysis
 uses two cores. What it keeps per analysed frame is a few numbers per face in compact columns
-(:class:`fer.video_result.VideoAnalysis`, ~60 bytes a face), never pixels, so memory stays flat however
+(:class:`fer.video_result.VideoAnalysis`, 81 bytes a face row), never pixels, so memory stays flat however
 long the video is. Frames between analysed ones are written with the last analysed boxes.
 
 A face missed in more than ``fer.tracking.TRACK_MAX_MISSED`` analysed frames in a row (it left the
