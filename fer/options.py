@@ -40,7 +40,7 @@ class Options:
 
     def resolve_tta(self, classifier: Classifier) -> bool:
         """Whether mirror TTA is used with this classifier: the user's choice, else its card's default."""
-        return classifier.default_tta if self.tta is None else bool(self.tta)
+        return classifier.tta_for(self.tta)
 
     def to_dict(self) -> dict:
         """The options as JSON (``video --json``'s ``"options"``; fields are only ever added)."""

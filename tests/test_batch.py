@@ -128,6 +128,29 @@ def test_cli_batch_json_summary(photo_tree: Path, tmp_path: Path, capsys: pytest
     assert {f["folder"] for f in doc["folders"]} == {str(p.resolve()) for p in folders}
 
 
+def test_cli_batch_takes_the_detector_flags_like_predict(
+    photo_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fer batch`` gets the shared flags: its rows are ``predict``'s under the same detector settings."""
+    flags = ["--min-size", "150", "--min-neighbors", "6", "--margin", "0.2", "--no-fallback", "--no-tta"]
+    out = tmp_path / "flags.csv"
+    assert main(["batch", str(photo_tree / "class_a"), "--out", str(out), "--workers", "1", "--json", *flags]) == 0
+    capsys.readouterr()
+    rows = _rows(out)
+    assert any(r["status"] == "ok" for r in rows)
+    paths = sorted({r["path"] for r in rows})
+    assert main(["predict", "--json", *paths, *flags]) == 0
+    predicted = {entry["path"]: entry for entry in json.loads(capsys.readouterr().out)}
+    for path in paths:
+        faces = predicted[path]["faces"]
+        mine = [r for r in rows if r["path"] == path and r["status"] == "ok"]
+        assert [[int(r[k]) for k in "xywh"] for r in mine] == [f["box"] for f in faces], path
+        assert all(f["box"][2] >= 150 for f in faces)
+    defaults = tmp_path / "defaults.csv"
+    assert main(["batch", str(photo_tree / "class_a"), "--out", str(defaults), "--workers", "1", "--json"]) == 0
+    assert [r["w"] for r in _rows(defaults)] != [r["w"] for r in rows]  # the margin flag changed the boxes
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]

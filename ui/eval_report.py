@@ -173,6 +173,6 @@ def show_model_comparison(model_name: str, evaluation: Evaluation, data: SplitDa
     second = load_classifier(other)
     if second is None:
         return
-    other_tta = second.default_tta if current_settings().tta is None else bool(current_settings().tta)
+    other_tta = current_settings().resolve_tta(second)
     comparison = Comparison(model_name, other, evaluation, run_evaluation(second, data, other_tta, persist))
     show_comparison(comparison)
