@@ -10,7 +10,7 @@ Why it is built this way:
   in the journal.
 * **A bad file never aborts the batch.** It becomes a row with ``status="error"`` and the message; a
   photo without faces becomes one row with ``status="no face"``.
-* **Same work, any executor.** :func:`analyze_file` is the unit of work for both the local process pool
+* **Same work, any executor.** :func:`file_rows` is the unit of work for both the local process pool
   (one classifier per process) and Ray Data (one classifier per actor, files read by the workers), so
   their rows are identical.
 """
@@ -81,20 +81,19 @@ def _classifier(options: Options):  # noqa: ANN202 - fer.classifier.Classifier, 
     return _worker_classifier
 
 
-def analyze_file(path: str, options: Options) -> list[dict]:
+def file_rows(path: str, options: Options) -> list[dict]:
     """The rows of one file: one per face, or one saying why there is none. Never raises for bad files.
 
     The same photo pipeline and rows as ``predict`` and the Upload page's CSV (:mod:`fer.results`).
     """
-    from fer.results import analyze_file as analyze_photo
-    from fer.results import csv_rows
+    from fer.results import analyze_file, csv_rows
 
-    result = analyze_photo(Path(path), _classifier(options), options)
+    result = analyze_file(Path(path), _classifier(options), options)
     return [{**row, "path": path, "folder": str(Path(path).parent)} for row in csv_rows(result)]
 
 
 def _analyze_chunk(paths: list[str], options: Options) -> list[list[dict]]:
-    return [analyze_file(p, options) for p in paths]
+    return [file_rows(p, options) for p in paths]
 
 
 # ----------------------------------------------------------------------------- executors
@@ -102,7 +101,7 @@ def run_local(paths: list[str], options: Options, workers: int) -> Iterator[list
     """Rows per file from a pool of ``workers`` processes (in-process when ``workers`` is 1)."""
     if workers <= 1:
         for p in paths:
-            yield analyze_file(p, options)
+            yield file_rows(p, options)
         return
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -117,7 +116,7 @@ class _RayAnalyzer:
         self.options = options
 
     def __call__(self, batch: dict) -> dict:
-        rows = [row for p in batch["path"] for row in analyze_file(str(p), self.options)]
+        rows = [row for p in batch["path"] for row in file_rows(str(p), self.options)]
         return {c: [r.get(c) for r in rows] for c in COLUMNS}
 
 

@@ -153,7 +153,7 @@ class Smoother:
     this frame) keeps its last smoothed reading and crop at its held box; ids no longer tracked are forgotten.
     """
 
-    def __init__(self, strength: float = 0.6) -> None:
+    def __init__(self, strength: float) -> None:
         self.strength = strength
         self._last: dict[int, FaceResult] = {}
 

@@ -34,7 +34,7 @@ from fer.overlay import annotate
 from fer.stream import FaceStream
 from fer.tracking import Tracked
 from fer.video_result import VideoAnalysis
-from fer.videoio import AnnotatedWriter, Frame, Source, VideoError, VideoReader
+from fer.videoio import AnnotatedWriter, Frame, VideoError, VideoReader, VideoSource
 
 #: Between analysed frames a face may move this many face widths and keep its id (the tracker's
 #: ``max_shift``): enough for a person walking past at 2 analysed frames/s, less than the gap between
@@ -104,7 +104,7 @@ class _RateWatch:
 
 
 def analyse_video(
-    source: Source,
+    source: VideoSource,
     name: str,
     classifier: Classifier,
     options: Options | None = None,
