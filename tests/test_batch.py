@@ -132,7 +132,7 @@ def test_cli_batch_takes_the_detector_flags_like_predict(
     photo_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``fer batch`` gets the shared flags: its rows are ``predict``'s under the same detector settings."""
-    flags = ["--min-size", "150", "--min-neighbors", "6", "--margin", "0.2", "--no-fallback", "--no-tta"]
+    flags = ["--min-size", "48", "--min-neighbors", "5", "--margin", "0.2", "--no-fallback", "--no-tta"]
     out = tmp_path / "flags.csv"
     assert main(["batch", str(photo_tree / "class_a"), "--out", str(out), "--workers", "1", "--json", *flags]) == 0
     capsys.readouterr()
@@ -145,7 +145,7 @@ def test_cli_batch_takes_the_detector_flags_like_predict(
         faces = predicted[path]["faces"]
         mine = [r for r in rows if r["path"] == path and r["status"] == "ok"]
         assert [[int(r[k]) for k in "xywh"] for r in mine] == [f["box"] for f in faces], path
-        assert all(f["box"][2] >= 150 for f in faces)
+        assert all(f["box"][2] >= 48 for f in faces)
     defaults = tmp_path / "defaults.csv"
     assert main(["batch", str(photo_tree / "class_a"), "--out", str(defaults), "--workers", "1", "--json"]) == 0
     assert [r["w"] for r in _rows(defaults)] != [r["w"] for r in rows]  # the margin flag changed the boxes
