@@ -10,7 +10,7 @@ import numpy as np
 from fer.detection import Detection, DetectorSettings, detect, detect_faces, iou
 from fer.faces import FaceResult
 from fer.labels import CLASS_NAMES
-from fer.tracking import DetectOrFollow, FaceTracker, Smoother
+from fer.tracking import TRACK_MAX_MISSED, DetectOrFollow, FaceTracker, Smoother
 
 
 def face(box, probs, track_id: int = 1, followed: bool = False) -> FaceResult:
@@ -198,3 +198,21 @@ def test_follow_interval_reuses_boxes_located_a_moment_ago(astronaut_path: Path)
     moved = portrait_gray(astronaut_path, 20)
     assert len(finder.find(moved, settings, 0.07)) == 1  # nothing known: scanned at once, found
     assert finder.find(blank, settings, 0.1) == finder.find(blank, settings, 0.11)  # within 0.05 of 0.07
+
+
+def test_the_readme_states_how_long_a_missed_face_is_held(repo_root: Path):
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    assert f"`TRACK_MAX_MISSED` = {TRACK_MAX_MISSED} analysed frames" in text
+    assert f"held at its last box for up to {TRACK_MAX_MISSED} analysed frames" in text  # the Video page's part
+
+
+def test_followed_boxes_are_looked_for_again(astronaut_path: Path):
+    """A face missed by the follower is searched for again around the box the stream hands back."""
+    finder = DetectOrFollow(interval=60.0)
+    settings = DetectorSettings()
+    (first,) = finder.find(portrait_gray(astronaut_path, 0), settings, 0.0)
+    blank = np.full((480, 640), 96, np.uint8)
+    assert finder.find(blank, settings, 0.1) == []  # lost: a full scan, nothing
+    finder.follow([first.box])  # the tracker still holds the face there
+    (again,) = finder.find(portrait_gray(astronaut_path, 4), settings, 0.2)
+    assert again.score is None and iou(again.box, first.box) > 0.7  # followed, not a full scan (due at 60 s)
