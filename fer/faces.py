@@ -112,7 +112,8 @@ VOTE_FULL_SCORE = 56.0
 def mood_weights(faces: Sequence[FaceResult]) -> np.ndarray:
     """Each face's vote in the mood: its area times its detection confidence; weak ones get 0.
 
-    Faces without a score (a whole image taken as a face, a followed face) vote with full confidence.
+    Faces without a score (a whole image taken as a face) vote with full confidence; a tracked face
+    keeps the score of its last full detection.
     When no face is strong enough to vote, all vote by area alone, so faces always give a mood.
     """
     area = np.array([f.area for f in faces])
