@@ -62,11 +62,15 @@ def ice_servers() -> list[dict]:
 
 
 def timeline_panel(processor: LiveProcessor) -> None:
-    """Probabilities of the largest face over this session, and their CSV (generated in memory on click)."""
+    """The mood of the faces in view over this session, and its CSV (generated in memory on click)."""
     times, probs, _ = processor.timeline_arrays()
     if len(times) == 0:
         st.caption("The timeline fills in once a face is seen (about 4 samples a second, last 10 minutes).")
         return
+    st.caption(
+        "One face: its probabilities. Several: their mood (larger faces count more, as on photos); the CSV's "
+        "`faces` column says how many faces each row is of."
+    )
     st.plotly_chart(timeline_figure(times, probs), key="live_timeline_chart", config={"displayModeBar": False})
     left, right = st.columns([1, 1])
     left.download_button(
