@@ -126,3 +126,13 @@ def test_left_to_right_treats_stacked_faces_as_one_column() -> None:
     bottom = _face((100, 200, 80, 80))
     right = _face((300, 100, 80, 80))
     assert ordered([right, bottom, top]) == [top, bottom, right]
+
+
+def test_a_tracked_face_shows_its_id_after_its_number(portrait) -> None:
+    """Webcam and video faces carry a track id: '2: sad 70% #7' (the number is its place, left to right)."""
+    from dataclasses import replace
+
+    left, right = _face((20, 150, 150, 150), "happy", 0.9), replace(_face((300, 150, 150, 150), "sad", 0.7), track_id=7)
+    assert label_text(right, 2) == "2: sad 70% #7"
+    result = draw_faces(portrait, [left, right])
+    assert [label.text for label in result.labels] == ["1: happy 90%", "2: sad 70% #7"]
