@@ -113,21 +113,31 @@ def mood_weights(faces: Sequence[FaceResult]) -> np.ndarray:
     """Each face's vote in the mood: its area times its detection confidence; weak ones get 0.
 
     Faces without a score (a whole image taken as a face) vote with full confidence; a tracked face
-    keeps the score of its last full detection.
-    When no face is strong enough to vote, all vote by area alone, so faces always give a mood.
+    keeps the score of its last full detection. When no face is strong enough to vote, all vote by area
+    alone, so faces always give a mood.
     """
-    area = np.array([f.area for f in faces])
-    trust = np.array([1.0 if f.score is None else _trust(f.score) for f in faces])
-    weights = area * trust
-    return weights if weights.sum() > 0 else area
+    return vote_weights(
+        np.array([f.area for f in faces]), np.array([np.nan if f.score is None else f.score for f in faces])
+    )
 
 
-def _trust(score: float) -> float:
-    """0 below VOTE_MIN_SCORE, rising linearly to 1 at VOTE_FULL_SCORE."""
-    if score < VOTE_MIN_SCORE:
-        return 0.0
+def vote_weights(area: np.ndarray, score: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+    """:func:`mood_weights` on columns: box areas and detection scores (NaN: none), one entry per face.
+
+    ``group`` (the picture each face belongs to, e.g. a video's analysed frame) applies the area-alone
+    fallback per picture; without it, all faces are one picture.
+    """
+    area, score = np.asarray(area, np.float64), np.asarray(score, np.float64)
     span = VOTE_FULL_SCORE - VOTE_MIN_SCORE
-    return 1.0 if span <= 0 else float(min(1.0, max(score - VOTE_MIN_SCORE, 1e-3 * span) / span))
+    with np.errstate(invalid="ignore"):
+        ramp = np.clip(np.maximum(score - VOTE_MIN_SCORE, 1e-3 * span) / span, 0.0, 1.0) if span > 0 else 1.0
+        trust = np.where(np.isnan(score), 1.0, np.where(score < VOTE_MIN_SCORE, 0.0, ramp))
+    weights = area * trust
+    group = np.zeros(len(area), np.int64) if group is None else np.asarray(group, np.int64)
+    if len(area) == 0:
+        return weights
+    total = np.bincount(group, weights=weights)
+    return np.where(total[group] > 0, weights, area)
 
 
 def mood(faces: Sequence[FaceResult]) -> np.ndarray | None:

@@ -18,7 +18,7 @@ from typing import TextIO
 import numpy as np
 
 from fer.detection import crop_face
-from fer.faces import FaceResult, mood_weights
+from fer.faces import FaceResult, vote_weights
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 from fer.options import Options
 from fer.videoio import VideoInfo
@@ -127,10 +127,8 @@ class VideoAnalysis:
 
     def mood_timeline(self, max_points: int = CHART_POINTS) -> tuple[np.ndarray, np.ndarray]:
         """(times, probs) of the mood (:func:`fer.faces.mood`) of each analysed frame, NaN without a face."""
-        weights = np.zeros(len(self.row_id))
-        for rows in self._rows_by_sample():
-            if len(rows):
-                weights[rows] = mood_weights([self._face(r) for r in rows])
+        area = self.row_box[:, 2].astype(np.float64) * self.row_box[:, 3]
+        weights = vote_weights(area, self.row_score, self.row_sample)
         total = np.zeros((len(self.sample_t), NUM_CLASSES), np.float64)
         np.add.at(total, self.row_sample, self.row_probs * weights[:, None])
         weight = np.bincount(self.row_sample, weights=weights, minlength=len(self.sample_t))

@@ -25,6 +25,7 @@ from videoclips import (
 )
 
 from fer.detection import detect_faces
+from fer.faces import mood as faces_mood
 from fer.labels import CLASS_NAMES
 from fer.options import Options
 from fer.pipeline import classify_boxes
@@ -147,6 +148,9 @@ def test_timelines_have_gaps_where_faces_are_absent(two_faces, video_faces, clas
     t, mood = analysis.mood_timeline()
     assert not np.isnan(mood).any()  # the portrait is held through the 3 frames without a face
     np.testing.assert_allclose(mood.sum(axis=1), 1.0, atol=1e-4)
+    blank = np.zeros((480, 640, 3), np.uint8)
+    for sample in range(0, len(t), 3):  # the photos' mood rule, frame by frame
+        np.testing.assert_allclose(mood[sample], faces_mood(analysis.faces_at(sample, blank)), atol=1e-5)
     empty = analyse_video(clip_bytes([scene(video_faces, False, False)] * 3), "empty.mp4", classifier)
     assert np.isnan(empty.mood_timeline()[1]).all()  # no face: no mood
     t_small, p_small = analysis.face_timeline(sides["left"][0], max_points=10)
