@@ -10,7 +10,7 @@ Why it is built this way:
   in the journal.
 * **A bad file never aborts the batch.** It becomes a row with ``status="error"`` and the message; a
   photo without faces becomes one row with ``status="no face"``.
-* **Same work, any executor.** :func:`analyze_file` is the unit of work for both the local process pool
+* **Same work, any executor.** :func:`file_rows` is the unit of work for both the local process pool
   (one classifier per process) and Ray Data (one classifier per actor, files read by the workers), so
   their rows are identical.
 """
@@ -23,10 +23,10 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 
 from fer.labels import CLASS_NAMES
+from fer.options import Options
 from fer.results import CSV_COLUMNS
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"})
@@ -39,14 +39,6 @@ CHUNK = 8
 
 class BatchError(RuntimeError):
     """The batch cannot run at all (no input, unwritable output); per-file problems are rows instead."""
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """What every worker needs to analyse a file the same way."""
-
-    model: str
-    tta: bool | None = None
 
 
 # ----------------------------------------------------------------------------- inputs and journal
@@ -80,7 +72,7 @@ def done_files(journal: Path) -> set[str]:
 _worker_classifier = None
 
 
-def _classifier(options: BatchOptions):  # noqa: ANN202 - fer.classifier.Classifier, imported lazily
+def _classifier(options: Options):  # noqa: ANN202 - fer.classifier.Classifier, imported lazily
     global _worker_classifier
     if _worker_classifier is None:
         import fer
@@ -89,29 +81,27 @@ def _classifier(options: BatchOptions):  # noqa: ANN202 - fer.classifier.Classif
     return _worker_classifier
 
 
-def analyze_file(path: str, options: BatchOptions) -> list[dict]:
+def file_rows(path: str, options: Options) -> list[dict]:
     """The rows of one file: one per face, or one saying why there is none. Never raises for bad files.
 
     The same photo pipeline and rows as ``predict`` and the Upload page's CSV (:mod:`fer.results`).
     """
-    from fer.detection import DetectorSettings
-    from fer.results import analyze_file as analyze_photo
-    from fer.results import csv_rows
+    from fer.results import analyze_file, csv_rows
 
-    result = analyze_photo(Path(path), _classifier(options), DetectorSettings(), tta=options.tta)
+    result = analyze_file(Path(path), _classifier(options), options)
     return [{**row, "path": path, "folder": str(Path(path).parent)} for row in csv_rows(result)]
 
 
-def _analyze_chunk(paths: list[str], options: BatchOptions) -> list[list[dict]]:
-    return [analyze_file(p, options) for p in paths]
+def _analyze_chunk(paths: list[str], options: Options) -> list[list[dict]]:
+    return [file_rows(p, options) for p in paths]
 
 
 # ----------------------------------------------------------------------------- executors
-def run_local(paths: list[str], options: BatchOptions, workers: int) -> Iterator[list[dict]]:
+def run_local(paths: list[str], options: Options, workers: int) -> Iterator[list[dict]]:
     """Rows per file from a pool of ``workers`` processes (in-process when ``workers`` is 1)."""
     if workers <= 1:
         for p in paths:
-            yield analyze_file(p, options)
+            yield file_rows(p, options)
         return
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -122,15 +112,15 @@ def run_local(paths: list[str], options: BatchOptions, workers: int) -> Iterator
 class _RayAnalyzer:
     """A Ray Data actor: loads the classifier once, then analyses the files of each batch it gets."""
 
-    def __init__(self, options: BatchOptions):
+    def __init__(self, options: Options):
         self.options = options
 
     def __call__(self, batch: dict) -> dict:
-        rows = [row for p in batch["path"] for row in analyze_file(str(p), self.options)]
+        rows = [row for p in batch["path"] for row in file_rows(str(p), self.options)]
         return {c: [r.get(c) for r in rows] for c in COLUMNS}
 
 
-def run_ray(paths: list[str], options: BatchOptions, address: str | None, workers: int) -> Iterator[list[dict]]:
+def run_ray(paths: list[str], options: Options, address: str | None, workers: int) -> Iterator[list[dict]]:
     """Rows per file computed by Ray Data actors on a cluster (``address``) or a local Ray instance."""
     try:
         import ray
@@ -163,7 +153,7 @@ def run_ray(paths: list[str], options: BatchOptions, address: str | None, worker
 def run_batch(
     roots: list[Path],
     out: Path,
-    options: BatchOptions,
+    options: Options,
     *,
     workers: int = 0,
     ray_address: str | None = None,

@@ -27,6 +27,7 @@ from fer.data import load_split
 from fer.detection import DetectorSettings
 from fer.labels import FACE_SIZE
 from fer.metrics import report
+from fer.options import Options
 
 #: The photo detector before issue 12, for the speed comparison printed beside today's.
 PREVIOUS_DETECTOR = DetectorSettings(
@@ -126,7 +127,7 @@ def run_bench(args: argparse.Namespace) -> int:
     )
     tf_full = _timings(lambda: analyze(frame, classifier, full, tta=False), 50)
     tp_tta = _timings(lambda: analyze(frame, classifier, fast, tta=True), 100)
-    live = LiveProcessor(classifier, fast, mirror=False, tta=False)
+    live = LiveProcessor(classifier, Options(detector=fast, tta=False), mirror=False)
     tl = _timings(lambda: live.process(frame), 300)
 
     figures: dict = {

@@ -163,9 +163,13 @@ class Classifier:
             start += m
         return out
 
+    def tta_for(self, tta: bool | None) -> bool:
+        """Whether mirror TTA is used when ``tta`` is asked for: ``None`` means this model card's choice."""
+        return self.default_tta if tta is None else bool(tta)
+
     def predict_proba(self, faces: np.ndarray, tta: bool | None = None) -> np.ndarray:
         """Calibrated probabilities [N,7]: ``softmax(logits / T)`` with the card's temperature."""
-        tta = self.default_tta if tta is None else tta
+        tta = self.tta_for(tta)
         temperature = self.temperature_tta if tta else self.temperature
         return softmax(self.logits(faces, tta), temperature)
 

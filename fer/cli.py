@@ -17,57 +17,10 @@ from pathlib import Path
 from fer.batch import BatchError
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
 from fer.data import DatasetError, default_data_dir, load_split
-from fer.detection import DetectorSettings
 from fer.eval_extras import add_evaluate_extras, extras, print_extras
 from fer.labels import CLASS_NAMES, SPLITS
+from fer.options import add_arguments, from_args
 from fer.video_cli import add_video_parser, run_video
-
-
-def _add_model_args(p: argparse.ArgumentParser, compare: bool = False) -> None:
-    if compare:
-        p.add_argument(
-            "--model",
-            action="append",
-            help="model stem (models/NAME); give it twice (A, then B) to compare two models on the same faces",
-        )
-    else:
-        p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL), help="model stem (models/NAME)")
-    tta = p.add_mutually_exclusive_group()
-    tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="average with the mirrored face")
-    tta.add_argument("--no-tta", dest="tta", action="store_false")
-
-
-def _add_detector_args(p: argparse.ArgumentParser) -> None:
-    defaults = DetectorSettings()
-    p.add_argument("--scale-factor", type=float, default=defaults.scale_factor)
-    p.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors)
-    p.add_argument("--min-size", type=int, default=defaults.min_size, help="smallest face in pixels")
-    p.add_argument(
-        "--min-face-fraction",
-        type=float,
-        default=defaults.min_face_fraction,
-        help="smallest face as a fraction of the photo's short side (the larger minimum applies)",
-    )
-    p.add_argument(
-        "--margin", type=float, default=defaults.margin, help="fraction of the face side added around each box"
-    )
-    p.add_argument(
-        "--no-fallback",
-        dest="fallback",
-        action="store_false",
-        help="no padded retry / whole-image reading for photos where no face is detected",
-    )
-
-
-def detector_settings(args: argparse.Namespace) -> DetectorSettings:
-    """The detector settings the command line asks for (defaults: the measured best)."""
-    return DetectorSettings(
-        scale_factor=args.scale_factor,
-        min_neighbors=args.min_neighbors,
-        min_size=args.min_size,
-        min_face_fraction=args.min_face_fraction,
-        margin=args.margin,
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,8 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--whole-face", action="store_true", help="treat each whole image as one face (48x48 crops)")
-    _add_detector_args(p)
-    _add_model_args(p)
+    add_arguments(p)
 
     p = sub.add_parser("evaluate", help="accuracy and calibration on a FER2013 split, or on your labelled photos")
     p.add_argument(
@@ -97,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     add_evaluate_extras(p)
-    _add_detector_args(p)
-    _add_model_args(p, compare=True)
+    add_arguments(p, compare=True)
 
     _add_batch_parser(sub)
 
@@ -110,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="write a model's .tflite (what the app serves) from its .keras")
     p.add_argument("model", help="model stem, e.g. models/fer_cnn (reads .keras and .json, writes .tflite)")
     p.add_argument("--json", action="store_true")
-    _add_model_args(add_video_parser(sub))
+    add_arguments(add_video_parser(sub), frames=True)
     return parser
 
 
@@ -133,13 +84,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace, classifier: Classifier) -> int:
     from fer.results import analyze_file
 
-    settings = detector_settings(args)
-    entries = [
-        analyze_file(
-            path, classifier, settings, whole_face=args.whole_face, tta=args.tta, fallback=args.fallback
-        ).to_dict()
-        for path in args.images
-    ]
+    options = from_args(args)
+    entries = [analyze_file(path, classifier, options, whole_face=args.whole_face).to_dict() for path in args.images]
     if args.json:
         json.dump(entries, sys.stdout, indent=2)
         print()
@@ -172,7 +118,7 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     if args.data is None:
         raise DatasetError("no FER2013 data: pass --data PATH or set FER2013_DIR")
     data = load_split(args.data, args.split)
-    tta = classifier.default_tta if args.tta is None else args.tta
+    tta = from_args(args, classifier.name).resolve_tta(classifier)
     with tqdm(total=len(data), unit="face", disable=args.json or not sys.stderr.isatty()) as bar:
         ev = evaluate(classifier, data, tta, progress=lambda done, total: bar.update(done - bar.n))
     rep = ev.report
@@ -205,18 +151,18 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray Data: a cluster ADDRESS, or a local Ray instance when none is given")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the counts and per-folder summary as JSON")
-    _add_model_args(p)
+    add_arguments(p)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from fer.batch import BatchOptions, journal_path, main_progress, read_rows, run_batch
+    from fer.batch import journal_path, main_progress, read_rows, run_batch
     from fer.batch_report import summarise, write_html
 
     Classifier.load(args.model)  # a missing or broken model is one clear error, not one per file
     counts = run_batch(
         args.inputs,
         args.out,
-        BatchOptions(model=str(args.model), tta=args.tta),
+        from_args(args),
         workers=args.workers,
         use_ray=args.ray is not None,
         ray_address=args.ray or None,
@@ -244,7 +190,7 @@ def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
     if args.data is None:
         raise DatasetError("no FER2013 data: pass --data PATH or set FER2013_DIR")
     data = load_split(args.data, args.split)
-    tta = {c.name: (c.default_tta if args.tta is None else args.tta) for c in (a, b)}
+    tta = {c.name: from_args(args, c.name).resolve_tta(c) for c in (a, b)}
     comp = Comparison(a.name, b.name, evaluate(a, data, tta[a.name]), evaluate(b, data, tta[b.name]))
     more = {c.name: extras(args, c, data, ev) for c, ev in ((a, comp.a), (b, comp.b))}
     if args.json:
@@ -297,14 +243,13 @@ def cmd_evaluate_photos(args: argparse.Namespace, classifier: Classifier) -> int
     from fer.photo_eval import evaluate_photos, open_photo_set, print_report
 
     photos = open_photo_set(args.photos)
-    tta = classifier.default_tta if args.tta is None else args.tta
+    options = from_args(args, classifier.name)
+    tta = options.resolve_tta(classifier)
     with tqdm(total=len(photos), unit="photo", disable=args.json or not sys.stderr.isatty()) as bar:
         ev = evaluate_photos(
             photos,
             classifier,
-            detector_settings(args),
-            tta=tta,
-            fallback=args.fallback,
+            options,
             progress=lambda done, total: bar.update(done - bar.n),
         )
     if args.json:

@@ -1,8 +1,8 @@
 """Live (webcam) frame processing, free of any UI: the per-tab :class:`LiveProcessor`.
 
-It composes the engine's pieces: :class:`fer.tracking.DetectOrFollow` (where the faces are),
-:func:`fer.pipeline.classify_boxes` (what they show), :class:`fer.tracking.FaceTracker` (smoothing),
-:class:`fer.fps.FpsMeter` and :class:`fer.timeline.Timeline` (what the page charts).
+It runs the one frame loop shared with video files, :class:`fer.stream.FaceStream` (find, track, hold,
+classify, smooth), draws with :func:`fer.overlay.annotate`, and keeps :class:`fer.fps.FpsMeter` and
+:class:`fer.timeline.Timeline` (what the page charts).
 
 The Live page's WebRTC callback runs in a worker thread per stream. Each browser tab owns one
 processor (never shared between sessions); the :class:`~fer.classifier.Classifier` it holds IS
@@ -27,12 +27,16 @@ import numpy as np
 
 from fer.classifier import Classifier
 from fer.detection import Box, DetectorSettings
+from fer.faces import FaceResult, mood
 from fer.fps import FpsMeter
 from fer.imageio import to_rgb_uint8
-from fer.pipeline import FaceResult, annotate, classify_boxes
+from fer.labels import CLASS_NAMES
+from fer.options import Options
+from fer.overlay import annotate
 from fer.stages import LIVE_STAGES, StageClock
+from fer.stream import FaceStream
 from fer.timeline import TIMELINE_INTERVAL_S, TIMELINE_SPAN_S, Timeline, TimelineSample, timeline_arrays, timeline_csv
-from fer.tracking import LIVE_FOLLOW_INTERVAL_S, REDETECT_INTERVAL_S, DetectOrFollow, FaceTracker
+from fer.tracking import LIVE_FOLLOW_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,28 @@ class LiveStats:
 
     fps: float  # processed frames per second over the last ~2 s
     ms: float  # mean processing time per frame over the same window (analysis + overlay)
-    n_faces: int
-    probs: np.ndarray | None  # smoothed probabilities of the largest face, None without a face
-    label: str | None  # its most probable emotion
     t: float  # seconds since this processor's first frame
     frames: int = 0  # frames processed so far by this processor
-    boxes: tuple[Box, ...] = ()  # every face's box in the shown (mirrored if mirroring) frame, largest first
     size: tuple[int, int] = (0, 0)  # (width, height) of the frame, as the browser sent it
-    face_probs: tuple[np.ndarray, ...] = ()  # every face's smoothed probabilities, in the order of boxes
+    faces: tuple[FaceResult, ...] = ()  # smoothed, in numbering order, boxes in the shown (mirrored) frame
+
+    @property
+    def n_faces(self) -> int:
+        return len(self.faces)
+
+    @property
+    def boxes(self) -> tuple[Box, ...]:
+        return tuple(f.box for f in self.faces)
+
+    @property
+    def probs(self) -> np.ndarray | None:
+        """The mood of the faces in view (:func:`fer.faces.mood`), None without a face."""
+        return mood(self.faces)
+
+    @property
+    def label(self) -> str | None:
+        probs = self.probs
+        return None if probs is None else CLASS_NAMES[int(np.argmax(probs))]
 
 
 def to_video_frame(rgb: np.ndarray) -> av.VideoFrame:
@@ -67,38 +85,38 @@ def to_video_frame(rgb: np.ndarray) -> av.VideoFrame:
 class LiveProcessor:
     """Per-browser-tab webcam processing: mirror -> find faces -> classify -> smooth -> annotate, plus stats.
 
-    Faces are found by :class:`fer.tracking.DetectOrFollow`: a full scan every ``redetect_interval``
-    seconds, the known faces followed in between (``0`` scans every frame in full). ``process`` is
-    called from the WebRTC worker thread; everything else from the UI thread.
+    ``options`` (:class:`fer.options.Options`, the sidebar's) give the detector settings, TTA, smoothing
+    and ``redetect_interval``: a full scan that often, the known faces followed in between (``0`` scans
+    every frame in full). ``process`` is called from the WebRTC worker thread; everything else from the
+    UI thread.
     """
 
     def __init__(
         self,
         classifier: Classifier,
-        settings: DetectorSettings | None = None,
+        options: Options | None = None,
         *,
         mirror: bool = True,
         overlays: bool = True,
-        smoothing: float = 0.6,
-        tta: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
-        redetect_interval: float = REDETECT_INTERVAL_S,
         follow_interval: float = LIVE_FOLLOW_INTERVAL_S,
         sample_interval: float = TIMELINE_INTERVAL_S,
         timeline_span: float = TIMELINE_SPAN_S,
         stages: StageClock = LIVE_STAGES,
     ) -> None:
+        options = options or Options()
         self._stages = stages  # where the per-stage CPU time goes (process-wide by default)
-        self._lock = threading.Lock()  # guards everything below but the finder (video thread only)
+        self._lock = threading.Lock()  # guards everything below but the stream (video thread only)
         self._classifier = classifier
-        self._settings = settings or DetectorSettings()
+        self._options = options
         self._mirror = bool(mirror)
         self._overlays = bool(overlays)
-        self._tta = tta
-        self._rescan = False  # the next frame gets a full scan (set when settings change)
+        self._rescan = False  # the next frame gets a full scan (set when detector settings change)
+        self._restart = False  # the next frame forgets every tracked face (set when faces would not match)
         self._clock = clock
-        self._finder = DetectOrFollow(redetect_interval, follow_interval=follow_interval)
-        self._tracker = FaceTracker(smoothing)
+        self._stream = FaceStream(
+            smoothing=options.smoothing, redetect_interval=options.redetect_interval, follow_interval=follow_interval
+        )  # the video thread's alone, but for its smoothing strength (one float)
         self._meter = FpsMeter()
         self._timeline = Timeline(sample_interval, timeline_span)
         self._latest: LiveStats | None = None
@@ -110,36 +128,35 @@ class LiveProcessor:
     # -------------------------------------------------------------- settings (UI thread)
     def update(
         self,
-        settings: DetectorSettings | None = None,
+        options: Options | None = None,
         *,
         mirror: bool | None = None,
         overlays: bool | None = None,
-        smoothing: float | None = None,
-        tta: bool | None = None,
         classifier: Classifier | None = None,
     ) -> None:
         """Change any setting; takes effect from the next frame. ``None`` leaves a setting as it is."""
         with self._lock:
-            if settings is not None and settings != self._settings:
-                self._settings = settings
-                self._rescan = True  # new sensitivity / min size: look everywhere again
+            if options is not None:
+                if options.detector != self._options.detector:
+                    self._rescan = self._restart = True  # new sensitivity / min size: look everywhere again
+                self._options = options
+                self._stream.smoothing = options.smoothing
             if mirror is not None and bool(mirror) != self._mirror:
                 self._mirror = bool(mirror)
-                self._tracker.reset()  # boxes jump to the other side: old tracks would never match
-                self._rescan = True
+                self._restart = True  # boxes jump to the other side: old tracks would never match
             if overlays is not None:
                 self._overlays = bool(overlays)
-            if smoothing is not None:
-                self._tracker.strength = smoothing
-            if tta is not None:
-                self._tta = tta
             if classifier is not None and classifier is not self._classifier:
                 self._classifier = classifier
-                self._tracker.reset()
+                self._restart = True
+
+    @property
+    def options(self) -> Options:
+        return self._options
 
     @property
     def settings(self) -> DetectorSettings:
-        return self._settings
+        return self._options.detector
 
     @property
     def mirror(self) -> bool:
@@ -151,7 +168,7 @@ class LiveProcessor:
 
     @property
     def smoothing(self) -> float:
-        return self._tracker.strength
+        return self._stream.smoothing
 
     # -------------------------------------------------------------- the video thread
     def process_frame(self, frame: av.VideoFrame) -> av.VideoFrame:
@@ -170,14 +187,12 @@ class LiveProcessor:
         """One RGB uint8 frame in, the frame to show out (mirrored and annotated as configured)."""
         start = self._clock()
         with self._lock:  # a consistent snapshot; the slow part below runs without the lock
-            classifier, settings, mirror, overlays, tta = (
-                self._classifier,
-                self._settings,
-                self._mirror,
-                self._overlays,
-                self._tta,
-            )
+            classifier, options, mirror, overlays = self._classifier, self._options, self._mirror, self._overlays
+            tta = options.resolve_tta(classifier)
             rescan, self._rescan = self._rescan, False
+            restart, self._restart = self._restart, False
+        if restart:
+            self._stream.reset()
         stages = self._stages
         with stages.stage("prepare"):
             frame = to_rgb_uint8(rgb)
@@ -186,12 +201,10 @@ class LiveProcessor:
                 frame = cv2.flip(frame, 1)
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         with stages.stage("detect"):
-            boxes = self._finder.find(gray, settings, start, full=rescan)
+            located = self._stream.locate(gray, start, options.detector, full=rescan)
         with stages.stage("classify"):
-            faces = classify_boxes(gray, boxes, classifier, tta=tta)
+            faces = self._stream.classify(gray, located, classifier, tta=tta)
         with stages.stage("annotate"):
-            with self._lock:
-                faces = self._tracker.update(faces)
             out = annotate(frame, faces) if overlays and faces else frame
         done = self._clock()
         with self._lock:
@@ -206,22 +219,11 @@ class LiveProcessor:
             self._t0 = start
         self._frames += 1
         self._meter.add(start, done)
-        largest = faces[0] if faces else None  # faces come largest first
         t = done - self._t0
-        self._latest = LiveStats(
-            fps=self._meter.fps,
-            ms=self._meter.ms,
-            n_faces=len(faces),
-            probs=None if largest is None else largest.probs.copy(),
-            label=None if largest is None else largest.label,
-            t=t,
-            frames=self._frames,
-            boxes=tuple(f.box for f in faces),
-            size=size,
-            face_probs=tuple(f.probs.copy() for f in faces),
-        )
-        if largest is not None:
-            self._timeline.offer(t, largest.probs, largest.label)
+        stats = LiveStats(self._meter.fps, self._meter.ms, t, self._frames, size, tuple(faces))
+        self._latest = stats
+        if faces:
+            self._timeline.offer(t, stats.probs, len(faces))
 
     def record_error(self, exc: BaseException) -> None:
         """Remember a failure of the frame callback (which must not raise) for the UI to show."""
@@ -248,7 +250,7 @@ class LiveProcessor:
         return self._last_error
 
     def timeline(self) -> list[TimelineSample]:
-        """The recorded samples of the largest face, oldest first (a copy)."""
+        """The recorded samples of the mood of the faces in view, oldest first (a copy)."""
         with self._lock:
             return self._timeline.samples()
 
@@ -257,7 +259,7 @@ class LiveProcessor:
         return timeline_arrays(self.timeline())
 
     def timeline_csv(self) -> str:
-        """The timeline as CSV text: ``t_seconds,label,angry,...,neutral`` (probabilities to 4 decimals)."""
+        """The timeline as CSV text (:func:`fer.timeline.timeline_csv`)."""
         return timeline_csv(self.timeline())
 
     def reset_timeline(self) -> None:

@@ -2,7 +2,8 @@
 
 Every picture the app shows with faces on it (an uploaded photo, its PNG download, a webcam frame) is
 drawn here, so a face's number on the box is the number the page lists it under: faces are numbered
-in the order they are given (the upload page orders them left to right, see :func:`left_to_right`).
+in the order they are given, which is :func:`fer.faces.ordered`'s (left to right) everywhere. A tracked
+face (webcam, video) also shows its track id, ``#id``, at the end of its label.
 
 Labels are placed one after another at the first free spot among a few candidates around each box
 (above, below, inside top/bottom, further out), inside the image and clear of labels already placed
@@ -16,16 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from fer.faces import FaceResult
 from fer.imageio import to_rgb_uint8
 from fer.labels import EMOTION_COLORS_RGB
-
-if TYPE_CHECKING:  # fer.pipeline imports this module (annotate is re-exported there)
-    from fer.pipeline import FaceResult
 
 #: (x0, y0, x1, y1) in pixels, x1/y1 exclusive.
 Rect = tuple[int, int, int, int]
@@ -64,28 +62,11 @@ class Annotation:
     text_px: int  # cap height of the label text actually used
 
 
-def left_to_right(faces: Sequence[FaceResult]) -> list[FaceResult]:
-    """Faces in the order they are numbered: left to right, and top to bottom within a column.
-
-    Faces whose centres are less than half a face width apart horizontally count as one column (people
-    standing behind each other), so a few pixels of difference never decide between rows.
-    """
-    by_x = sorted(faces, key=lambda f: f.box[0] + f.box[2] / 2)
-    ordered: list[FaceResult] = []
-    column: list[FaceResult] = []
-    for face in by_x:
-        if column:
-            first = column[0].box
-            if face.box[0] + face.box[2] / 2 - (first[0] + first[2] / 2) > min(first[2], face.box[2]) / 2:
-                ordered += sorted(column, key=lambda f: f.box[1])
-                column = []
-        column.append(face)
-    return ordered + sorted(column, key=lambda f: f.box[1])
-
-
 def label_text(face: FaceResult, number: int | None) -> str:
-    """'2: happy 91%' (or 'happy 91%' without a number)."""
+    """'2: happy 91%' (or 'happy 91%' without a number), then ' #7' for a face tracked under id 7."""
     core = f"{face.label} {face.confidence:.0%}"
+    if face.track_id is not None:
+        core = f"{core} #{face.track_id}"
     return core if number is None else f"{number}: {core}"
 
 

@@ -22,8 +22,9 @@ import numpy as np
 
 from fer.classifier import Classifier
 from fer.data import DatasetError
-from fer.detection import DetectorSettings
+from fer.faces import largest
 from fer.labels import CLASS_NAMES, NUM_CLASSES
+from fer.options import Options
 from fer.results import analyze_bytes
 
 Progress = Callable[[int, int], None]
@@ -222,17 +223,15 @@ class PhotoEvaluation:
 def evaluate_photos(
     photos: PhotoSet,
     classifier: Classifier,
-    settings: DetectorSettings | None = None,
+    options: Options | None = None,
     *,
-    tta: bool | None = None,
-    fallback: bool = True,
     progress: Progress | None = None,
 ) -> PhotoEvaluation:
     """Run the photo pipeline on every photo and score the largest face's label against the folder's."""
-    settings = settings or DetectorSettings()
+    options = options or Options()
     outcomes = []
     for i, photo in enumerate(photos.photos):
-        outcomes.append(_run_one(photo, classifier, settings, tta, fallback))
+        outcomes.append(_run_one(photo, classifier, options))
         if progress:
             progress(i + 1, len(photos))
     unreadable = [f"{o.name}: {o.error}" for o in outcomes if o.error is not None]
@@ -241,19 +240,17 @@ def evaluate_photos(
     return PhotoEvaluation(report, readable)
 
 
-def _run_one(
-    photo: LabelledPhoto, classifier: Classifier, settings: DetectorSettings, tta: bool | None, fallback: bool
-) -> PhotoOutcome:
+def _run_one(photo: LabelledPhoto, classifier: Classifier, options: Options) -> PhotoOutcome:
     start = time.perf_counter()
     try:
         data = photo.read()
     except OSError as exc:
         return PhotoOutcome(photo.name, photo.label, None, None, None, 0, 0.0, f"cannot be read ({exc})")
-    result = analyze_bytes(data, photo.name, classifier, settings, tta=tta, fallback=fallback)
+    result = analyze_bytes(data, photo.name, classifier, options)
     seconds = time.perf_counter() - start
     if result.error is not None:
         return PhotoOutcome(photo.name, photo.label, None, None, None, 0, seconds, "not a readable image")
-    face = result.faces[0] if result.faces else None  # largest first
+    face = largest(result.faces)  # faces are numbered left to right: the largest is not the first
     return PhotoOutcome(
         photo.name,
         photo.label,

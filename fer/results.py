@@ -21,11 +21,12 @@ import numpy as np
 from PIL import Image
 
 from fer.classifier import Classifier
-from fer.detection import DetectorSettings
+from fer.faces import FaceResult
 from fer.imageio import ImageDecodeError, decode_image
 from fer.labels import CLASS_NAMES
-from fer.overlay import left_to_right
-from fer.pipeline import FaceResult, analyze, annotate
+from fer.options import Options
+from fer.overlay import annotate
+from fer.pipeline import analyze
 
 #: Longer side of the annotated image kept for display; the download re-annotates at full size.
 DISPLAY_SIDE = 1280
@@ -99,23 +100,29 @@ def analyze_bytes(
     data: bytes,
     name: str,
     classifier: Classifier,
-    settings: DetectorSettings,
+    options: Options | None = None,
     whole_face: bool = False,
-    tta: bool | None = None,
-    *,
-    fallback: bool = True,
 ) -> ImageResult:
     """Decode (in memory only) and analyse one file; a decode failure becomes ``error``.
 
+    ``options``: detector settings, TTA and fallback (default: :class:`fer.options.Options`'s).
     ``whole_face`` reads the whole (centre-square) image as one face without detection; otherwise
-    detection runs with the tight-crop fallback (``fallback``), whose faces say so in their ``source``.
+    detection runs with the tight-crop fallback, whose faces say so in their ``source``. Faces come in
+    numbering order (:func:`fer.faces.ordered`), on the image and in every export.
     """
+    options = options or Options()
     try:
         image = decode_image(data, name)
     except ImageDecodeError as exc:
         return ImageResult(name=name, error=str(exc))
-    faces = analyze(image, classifier, settings, whole_face=bool(whole_face), fallback=fallback, tta=tta)
-    faces = left_to_right(faces)  # numbered on the image and in every export in this order
+    faces = analyze(
+        image,
+        classifier,
+        options.detector,
+        whole_face=bool(whole_face),
+        fallback=options.fallback,
+        tta=options.resolve_tta(classifier),
+    )
     return ImageResult(
         name=name,
         faces=faces,
@@ -129,19 +136,15 @@ def analyze_bytes(
 def analyze_file(
     path: Path,
     classifier: Classifier,
-    settings: DetectorSettings,
+    options: Options | None = None,
     whole_face: bool = False,
-    tta: bool | None = None,
-    *,
-    fallback: bool = True,
 ) -> ImageResult:
     """:func:`analyze_bytes` of a file on disk; an unreadable file becomes ``error`` too."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         return ImageResult(name=str(path), error=f"{path}: cannot be read ({exc.strerror or exc})")
-    result = analyze_bytes(data, path.name, classifier, settings, whole_face=whole_face, tta=tta, fallback=fallback)
-    return replace(result, name=str(path))
+    return replace(analyze_bytes(data, path.name, classifier, options, whole_face=whole_face), name=str(path))
 
 
 def stored_shape(data: bytes, decoded: tuple[int, int]) -> tuple[int, int]:

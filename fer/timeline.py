@@ -1,7 +1,8 @@
-"""A bounded, evenly sampled record of one face's probabilities over time, and its CSV.
+"""A bounded, evenly sampled record of the mood over time, and its CSV.
 
-The webcam page keeps the largest face's smoothed probabilities a few times a second for the last
-minutes (memory stays bounded however long the stream runs) and offers them as a chart and a CSV.
+The webcam page keeps the mood of the faces in view (:func:`fer.faces.mood` of their smoothed
+probabilities; one face: that face's) a few times a second for the last minutes (memory stays bounded
+however long the stream runs) and offers it as a chart and a CSV that says how many faces each row holds.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from fer.labels import CLASS_NAMES
 
 #: At most one sample per this many seconds (~4 samples/s) ...
 TIMELINE_INTERVAL_S = 0.25
-#: ... kept for this many seconds (10 minutes: 2,400 samples, ~100 KB).
+#: ... kept for this many seconds (10 minutes: at most 2,400 samples).
 TIMELINE_SPAN_S = 600.0
 
 
 @dataclass(frozen=True)
 class TimelineSample:
     t: float  # seconds since the recording's origin
-    probs: np.ndarray  # float32 [7]
-    label: str
+    probs: np.ndarray  # float32 [7]: the mood of the faces in view
+    faces: int = 1  # how many faces that mood is of
+
+    @property
+    def label(self) -> str:
+        return CLASS_NAMES[int(np.argmax(self.probs))]
 
 
 class Timeline:
@@ -39,11 +44,11 @@ class Timeline:
     def __len__(self) -> int:
         return len(self._samples)
 
-    def offer(self, t: float, probs: np.ndarray, label: str) -> bool:
+    def offer(self, t: float, probs: np.ndarray, faces: int = 1) -> bool:
         """Record a sample unless the previous one is less than ``interval`` old; True when recorded."""
         if t - self._last_t < self.interval:
             return False
-        self._samples.append(TimelineSample(t, np.array(probs, np.float32), label))
+        self._samples.append(TimelineSample(t, np.array(probs, np.float32), int(faces)))
         self._last_t = t
         return True
 
@@ -64,10 +69,13 @@ def timeline_arrays(samples: list[TimelineSample]) -> tuple[np.ndarray, np.ndarr
 
 
 def timeline_csv(samples: list[TimelineSample]) -> str:
-    """CSV text: ``t_seconds,label,angry,...,neutral`` (probabilities to 4 decimals)."""
+    """CSV text: ``t_seconds,label,angry,...,neutral,faces`` (probabilities to 4 decimals).
+
+    Each row is the mood of the ``faces`` faces in view then (one face: that face's probabilities).
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["t_seconds", "label", *CLASS_NAMES])
+    writer.writerow(["t_seconds", "label", *CLASS_NAMES, "faces"])
     for s in samples:
-        writer.writerow([f"{s.t:.3f}", s.label, *(f"{float(p):.4f}" for p in s.probs)])
+        writer.writerow([f"{s.t:.3f}", s.label, *(f"{float(p):.4f}" for p in s.probs), s.faces])
     return buf.getvalue()

@@ -1,7 +1,8 @@
 """Faces across frames: stable ids and smoothed probabilities, and cheap detect-or-follow scheduling.
 
-Used by the webcam (:mod:`fer.live`) and by video files (:mod:`fer.video`); both hand in frames in
-order, with a time in seconds (the wall clock for the webcam, the frame's timestamp for a file).
+Used by :class:`fer.stream.FaceStream`, the one frame loop of the webcam (:mod:`fer.live`) and video
+files (:mod:`fer.video`): frames come in order, with a time in seconds (the wall clock for the webcam,
+the frame's timestamp for a file).
 
 Following a known face (re-detecting it in a small window around its last box) lives here rather than
 in :mod:`fer.detection` for now: that module was being rewritten while this one was split out of the
@@ -15,19 +16,28 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer.detection import CASCADE_WINDOW, Box, DetectorSettings, detect_faces, detect_raw, frame_box, iou, order_boxes
-from fer.pipeline import FaceResult
+from fer.detection import (
+    CASCADE_WINDOW,
+    Box,
+    Detection,
+    DetectorSettings,
+    Source,
+    detect,
+    detect_raw,
+    frame_box,
+    iou,
+    order_boxes,
+)
+from fer.faces import FaceResult
 
 #: Two boxes in consecutive frames overlapping more than this (IoU) are the same face.
 TRACK_IOU = 0.3
-#: A track survives this many frames without a matching face (blinks, a hand over the face).
+#: A tracked face the detector misses is held at its last box (reported with ``followed=True``) for up
+#: to this many analysed frames in a row (blinks, a turned head, a hand over the face); missed once more,
+#: its track ends, and a face that comes back later gets a new id. The webcam and video files alike.
 TRACK_MAX_MISSED = 5
-#: Highest smoothing strength accepted: 1.0 would freeze the first probabilities forever.
-MAX_STRENGTH = 0.98
 #: Full-frame face detection runs at most this often (and whenever no face is being followed); in
 #: between, each face is re-detected only in a small window around where it was (see ``follow_faces``).
-#: Measured on this project's 2-core machine under load (640x480, defaults): full detection
-#: ~85 ms, following one face ~3.5 ms.
 REDETECT_INTERVAL_S = 1.0
 #: The webcam locates known faces at most this often (seconds); frames in between reuse the boxes.
 LIVE_FOLLOW_INTERVAL_S = 0.05
@@ -39,41 +49,113 @@ FOLLOW_FACE_PX = 48
 FOLLOW_MIN_SCALE = 0.6
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """A face located in a frame under its track id: what the classification stage is handed."""
+
+    box: Box
+    id: int
+    score: float | None = None  # the detector's confidence (the track's last one while followed)
+    source: Source = "detector"
+    followed: bool = False  # missed by detection in this frame: the track's last box, held
+
+
 @dataclass
 class _Track:
     id: int
     box: Box
-    probs: np.ndarray
+    score: float | None
+    source: Source
     missed: int = 0
 
 
 class FaceTracker:
-    """Stable face ids and an exponential moving average of each face's probabilities across frames.
+    """Stable face ids across frames, and a missed face held for a few frames instead of vanishing.
 
-    Faces are matched to the previous frame's tracks by box IoU (greedy, best overlap first, at least
-    ``iou_threshold``); a track not seen for more than ``max_missed`` frames is dropped, so a face that
-    comes back later starts fresh, with a new id. Ids count up from 1 and are never reused.
-    ``strength`` in [0, 1): the weight of the past (0 = no smoothing).
+    Detections are matched to the previous frame's tracks by box IoU (greedy, best overlap first, at
+    least ``iou_threshold``). A track without a match is reported at its last box, ``followed``, for up
+    to ``max_missed`` frames in a row; after that it ends, so a face that comes back later starts fresh,
+    with a new id. Ids count up from 1 and are never reused.
 
     ``max_shift`` (0: off, the webcam's choice) also matches a face whose box barely overlaps a track's
     but whose centre moved at most ``max_shift`` times the track's side, at a similar size: frames
     sampled far apart (a video analysed at 2 frames/s) see a walking face overlap its last box little.
-    Not thread-safe by itself: :class:`fer.live.LiveProcessor` calls it under its lock.
+    One instance per stream, called from one thread.
     """
 
     def __init__(
-        self,
-        strength: float = 0.6,
-        iou_threshold: float = TRACK_IOU,
-        max_missed: int = TRACK_MAX_MISSED,
-        max_shift: float = 0.0,
+        self, iou_threshold: float = TRACK_IOU, max_missed: int = TRACK_MAX_MISSED, max_shift: float = 0.0
     ) -> None:
-        self.strength = strength
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
         self.max_shift = float(max_shift)
         self._tracks: list[_Track] = []
         self._next_id = 1
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def reset(self) -> None:
+        """Forget every track (ids keep counting up, so an old id never names a new face)."""
+        self._tracks = []
+
+    def track(self, detections: Sequence[Detection]) -> list[Tracked]:
+        """This frame's faces under their ids: every detection, then the tracks held without one."""
+        det_to_track = self._match([d.box for d in detections])
+        kept: list[_Track] = []
+        out: list[Tracked] = []
+        for di, det in enumerate(detections):
+            previous = self._tracks[det_to_track[di]] if di in det_to_track else None
+            if previous is None:
+                track_id, self._next_id = self._next_id, self._next_id + 1
+                score = det.score
+            else:
+                track_id = previous.id
+                score = previous.score if det.score is None else det.score  # a followed box is not scored
+            kept.append(_Track(track_id, det.box, score, det.source))
+            out.append(Tracked(det.box, track_id, score, det.source))
+        used = set(det_to_track.values())
+        for ti, track in enumerate(self._tracks):
+            if ti not in used and track.missed < self.max_missed:
+                kept.append(replace(track, missed=track.missed + 1))
+                out.append(Tracked(track.box, track.id, track.score, track.source, followed=True))
+        self._tracks = kept
+        return out
+
+    def _match(self, boxes: Sequence[Box]) -> dict[int, int]:
+        """Box index -> track index, greedily by best overlap (then nearest centre), each track used once."""
+        pairs = sorted(
+            (
+                (iou(box, track.box), -_shift(box, track.box), bi, ti)
+                for bi, box in enumerate(boxes)
+                for ti, track in enumerate(self._tracks)
+            ),
+            reverse=True,
+        )
+        box_to_track: dict[int, int] = {}
+        used_tracks: set[int] = set()
+        for overlap, neg_shift, bi, ti in pairs:
+            if bi in box_to_track or ti in used_tracks:
+                continue
+            if overlap < self.iou_threshold and not (
+                -neg_shift <= self.max_shift and _similar_size(boxes[bi], self._tracks[ti].box)
+            ):
+                continue
+            box_to_track[bi] = ti
+            used_tracks.add(ti)
+        return box_to_track
+
+
+class Smoother:
+    """An exponential moving average of each tracked face's probabilities, keyed by track id.
+
+    ``strength`` in [0, 1): the weight of the past (0 = no smoothing). A followed face (not detected in
+    this frame) keeps its last smoothed reading and crop at its held box; ids no longer tracked are forgotten.
+    """
+
+    def __init__(self, strength: float) -> None:
+        self.strength = strength
+        self._last: dict[int, FaceResult] = {}
 
     @property
     def strength(self) -> float:
@@ -83,66 +165,32 @@ class FaceTracker:
     def strength(self, value: float) -> None:
         self._strength = float(min(max(float(value), 0.0), MAX_STRENGTH))
 
-    def __len__(self) -> int:
-        return len(self._tracks)
-
     def reset(self) -> None:
-        """Forget every track (ids keep counting up, so an old id never names a new face)."""
-        self._tracks = []
+        self._last = {}
 
-    def update(self, faces: Sequence[FaceResult]) -> list[FaceResult]:
-        """Smoothed copies of ``faces`` (same order, same boxes), and the tracks advanced by one frame."""
-        return [face for _, face in self.track(faces)]
-
-    def track(self, faces: Sequence[FaceResult]) -> list[tuple[int, FaceResult]]:
-        """``(id, smoothed face)`` per face of this frame, in the order given; advances the tracks."""
-        face_to_track = self._match(faces)
+    def smooth(self, faces: Sequence[FaceResult]) -> list[FaceResult]:
+        """Smoothed copies of ``faces`` (each with its ``track_id``), in the order given."""
         alpha = self._strength
-        out: list[tuple[int, FaceResult]] = []
-        kept: list[_Track] = []
-        for fi, face in enumerate(faces):
+        out: list[FaceResult] = []
+        for face in faces:
+            previous = self._last.get(face.track_id) if face.track_id is not None else None
+            if face.followed:
+                if previous is not None:
+                    out.append(replace(previous, box=face.box, score=face.score, followed=True))
+                continue
             new = np.asarray(face.probs, np.float32)
-            previous = self._tracks[face_to_track[fi]] if fi in face_to_track else None
             if previous is None or alpha == 0.0:
                 probs = new.copy()
             else:
                 probs = alpha * previous.probs + (1.0 - alpha) * new
                 probs = (probs / max(float(probs.sum()), 1e-12)).astype(np.float32)
-            if previous is None:
-                track_id, self._next_id = self._next_id, self._next_id + 1
-            else:
-                track_id = previous.id
-            kept.append(_Track(track_id, face.box, probs))
-            out.append((track_id, face.with_probs(probs)))
-        used = set(face_to_track.values())
-        for ti, track in enumerate(self._tracks):
-            if ti not in used and track.missed < self.max_missed:
-                kept.append(replace(track, missed=track.missed + 1))
-        self._tracks = kept
+            out.append(face.with_probs(probs))
+        self._last = {f.track_id: f for f in out if f.track_id is not None}
         return out
 
-    def _match(self, faces: Sequence[FaceResult]) -> dict[int, int]:
-        """Face index -> track index, greedily by best overlap (then nearest centre), each track used once."""
-        pairs = sorted(
-            (
-                (iou(face.box, track.box), -_shift(face.box, track.box), fi, ti)
-                for fi, face in enumerate(faces)
-                for ti, track in enumerate(self._tracks)
-            ),
-            reverse=True,
-        )
-        face_to_track: dict[int, int] = {}
-        used_tracks: set[int] = set()
-        for overlap, neg_shift, fi, ti in pairs:
-            if fi in face_to_track or ti in used_tracks:
-                continue
-            if overlap < self.iou_threshold and not (
-                -neg_shift <= self.max_shift and _similar_size(faces[fi].box, self._tracks[ti].box)
-            ):
-                continue
-            face_to_track[fi] = ti
-            used_tracks.add(ti)
-        return face_to_track
+
+#: Highest smoothing strength accepted: 1.0 would freeze the first probabilities forever.
+MAX_STRENGTH = 0.98
 
 
 def _shift(box: Box, previous: Box) -> float:
@@ -157,18 +205,18 @@ def _similar_size(a: Box, b: Box, factor: float = 1.5) -> bool:
 
 
 class DetectOrFollow:
-    """Face boxes per frame: a full-frame Haar scan when due, else each known face followed locally.
+    """Faces per frame: a full-frame Haar scan when due, else each known face followed locally.
 
-    Detection is what costs time on a CPU (the classifier takes ~0.2 ms a face), so a frame only gets a
-    full scan every ``interval`` seconds, when asked to (``full=True``), or when every followed face
-    was lost; other frames re-detect each known face in a window around its last box
-    (:func:`follow_faces`), ~25x cheaper, which keeps the boxes on a moving face. New faces therefore
-    appear within ``interval``. ``interval=0`` scans every frame in full (as the upload page does).
-    While no face is known, a full scan runs at most every ``idle_interval`` seconds (0, the webcam's
-    choice: every frame), so footage without faces does not cost a full scan per frame. Known faces are
-    located at most every ``follow_interval`` seconds (the webcam: 20 times a second); a frame in between
-    reuses the last boxes, which halves the detection work of a 30 FPS camera.
-    Holds the previous frame's boxes: one instance per stream, called from one thread.
+    Detection is what costs time on a CPU, so a frame only gets a full scan every ``interval`` seconds,
+    when asked to (``full=True``), or when every followed face was lost; other frames re-detect each
+    known face in a window around its last box (:func:`follow_faces`), far cheaper, which keeps the boxes
+    on a moving face. New faces therefore appear within ``interval``. ``interval=0`` scans every frame in
+    full. While no face is known, a full scan runs at most every ``idle_interval`` seconds (0, the
+    webcam's choice: every frame), so footage without faces does not cost a full scan per frame. Known
+    faces are located at most every ``follow_interval`` seconds (the webcam: 20 times a second); a frame
+    in between reuses the last faces, which halves the detection work of a 30 FPS camera.
+    The faces followed are the last ones found, or those :meth:`follow` names (the stream hands back
+    every tracked face, held ones included). One instance per stream, called from one thread.
     """
 
     def __init__(
@@ -177,25 +225,39 @@ class DetectOrFollow:
         self.interval = float(interval)
         self.idle_interval = float(idle_interval)
         self.follow_interval = float(follow_interval)
-        self._boxes: list[Box] = []
+        self._found: list[Detection] = []  # what the last located frame gave
+        self._follow: list[Box] = []  # where to look next
         self._last_full = -float("inf")
         self._last_located = -float("inf")
 
-    def find(self, gray: np.ndarray, settings: DetectorSettings, now: float, *, full: bool = False) -> list[Box]:
-        """This frame's face boxes, largest first; ``now`` in seconds (any origin, increasing)."""
+    def follow(self, boxes: Sequence[Box]) -> None:
+        """Look for faces around these boxes in the next frames (until the next full scan)."""
+        self._follow = list(boxes)
+
+    def reset(self) -> None:
+        """Forget the known faces: the next frame is scanned in full."""
+        self._found, self._follow = [], []
+        self._last_full = self._last_located = -float("inf")
+
+    def find(self, gray: np.ndarray, settings: DetectorSettings, now: float, *, full: bool = False) -> list[Detection]:
+        """This frame's faces, largest first; ``now`` in seconds (any origin, increasing).
+
+        Faces from a full scan carry the detector's score; followed ones carry none.
+        """
         since = now - self._last_full
-        if not full and self._boxes and self.interval > 0 and since < self.interval:
+        if not full and self._follow and self.interval > 0 and since < self.interval:
             if now - self._last_located < self.follow_interval:
-                return self._boxes  # located a moment ago: a face moves a few pixels at most since
-            boxes = follow_faces(gray, self._boxes, settings)
+                return self._found  # located a moment ago: a face moves a few pixels at most since
+            boxes = follow_faces(gray, self._follow, settings)
             if boxes:
-                self._boxes, self._last_located = boxes, now
-                return boxes  # else every followed face was lost: scan the whole frame now
-        elif not full and not self._boxes and since < self.idle_interval:
+                self._found, self._follow, self._last_located = [Detection(b) for b in boxes], boxes, now
+                return self._found  # else every followed face was lost: scan the whole frame now
+        elif not full and not self._follow and since < self.idle_interval:
             return []
-        self._boxes = detect_faces(gray, settings)
+        self._found = detect(gray, settings)
+        self._follow = [d.box for d in self._found]
         self._last_full = self._last_located = now
-        return self._boxes
+        return self._found
 
 
 def follow_faces(gray: np.ndarray, previous: Sequence[Box], settings: DetectorSettings) -> list[Box]:

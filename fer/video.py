@@ -1,14 +1,15 @@
 """Emotions over time in a video file: faces tracked with stable ids through every frame or N a second.
 
-:func:`analyse_video` streams the file (:mod:`fer.videoio`) and analyses it with the webcam's
-machinery (:class:`fer.tracking.DetectOrFollow` to find faces cheaply, :class:`fer.tracking.FaceTracker`
-for ids and smoothing, in video time so results do not depend on the machine's speed), optionally
-writing the annotated video. Decoding and face finding run one stage ahead in a worker thread, so the
-analysis uses two cores. What it keeps per analysed frame is a few numbers per face in compact columns
-(:class:`fer.video_result.VideoAnalysis`, ~60 bytes a face), never pixels, so memory stays flat however
+:func:`analyse_video` streams the file (:mod:`fer.videoio`) through the webcam's frame loop
+(:class:`fer.stream.FaceStream`: faces found cheaply, tracked with ids, held through missed detections,
+smoothed; in video time so results do not depend on the machine's speed), optionally writing the
+annotated video. Decoding and face finding run one stage ahead in a worker thread, so the analysis
+uses two cores. What it keeps per analysed frame is a few numbers per face in compact columns
+(:class:`fer.video_result.VideoAnalysis`, 81 bytes a face row), never pixels, so memory stays flat however
 long the video is. Frames between analysed ones are written with the last analysed boxes.
 
-A face that leaves the picture for longer than ``TRACK_GAP_S`` and comes back gets a new id.
+A face missed in more than ``fer.tracking.TRACK_MAX_MISSED`` analysed frames in a row (it left the
+picture) gets a new id when it comes back.
 """
 
 from __future__ import annotations
@@ -20,23 +21,21 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
-import cv2
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection import DetectorSettings
+from fer.faces import FaceResult
 from fer.labels import NUM_CLASSES
-from fer.pipeline import FaceResult, annotate, classify_boxes
-from fer.tracking import REDETECT_INTERVAL_S, DetectOrFollow, FaceTracker
+from fer.options import Options
+from fer.overlay import annotate
+from fer.stream import FaceStream
+from fer.tracking import Tracked
 from fer.video_result import VideoAnalysis
-from fer.videoio import AnnotatedWriter, Frame, Source, VideoError, VideoReader
+from fer.videoio import AnnotatedWriter, Frame, VideoError, VideoReader, VideoSource
 
-#: A face unseen for up to this long keeps its id (it covers a full-scan interval, in which a face the
-#: follower lost is found again); longer, and it comes back under a new id.
-TRACK_GAP_S = 1.5
 #: Between analysed frames a face may move this many face widths and keep its id (the tracker's
 #: ``max_shift``): enough for a person walking past at 2 analysed frames/s, less than the gap between
 #: two people side by side.
@@ -44,9 +43,8 @@ TRACK_MAX_SHIFT = 1.0
 #: Frames decoded and searched for faces ahead of the classification (see ``_in_a_thread``).
 PIPELINE_DEPTH = 8
 #: While no face is known, the whole frame is scanned at most this often (video seconds): footage
-#: without faces (title cards, an empty room) would otherwise cost a full scan per frame (~12 frames/s
-#: at 640x480 measured here under load, against ~80 with a face followed). A face that walks in is
-#: therefore found within this time.
+#: without faces (title cards, an empty room) would otherwise cost a full scan per frame, many times
+#: the cost of following a known face. A face that walks in is therefore found within this time.
 IDLE_SCAN_S = 0.25
 #: The frame rate is called variable when more than 1 % of frame intervals differ from the nominal
 #: one by more than this fraction.
@@ -54,30 +52,6 @@ VFR_TOLERANCE = 0.1
 
 #: progress(seconds done, total seconds (estimated from the bytes read when the file does not say), frames)
 Progress = Callable[[float, float | None, int], None]
-
-
-@dataclass(frozen=True)
-class VideoOptions:
-    """How a video is analysed; the page's options and the CLI's flags map onto these fields."""
-
-    fps: float | None = None  # analyse this many frames per second; None: every frame
-    smoothing: float = 0.6  # weight of the past in each face's probabilities (0: none)
-    tta: bool | None = None  # None: the model card's default
-    detector: DetectorSettings = field(default_factory=DetectorSettings)
-    redetect_interval: float = REDETECT_INTERVAL_S  # full-frame scan at most this often (video seconds)
-
-    def __post_init__(self) -> None:
-        if self.fps is not None and not self.fps > 0:
-            raise ValueError(f"fps must be positive (or None for every frame), got {self.fps}")
-
-    def to_dict(self) -> dict:
-        return {
-            "fps": self.fps,
-            "smoothing": self.smoothing,
-            "tta": self.tta,
-            "detector": asdict(self.detector),
-            "redetect_interval": self.redetect_interval,
-        }
 
 
 class _Columns:
@@ -90,16 +64,20 @@ class _Columns:
         self.row_id = array("q")
         self.row_box = array("q")  # 4 per row
         self.row_probs = array("f")  # 7 per row
+        self.row_score = array("f")  # NaN: not scored
+        self.row_followed = array("b")
 
-    def add(self, frame: Frame, faces: list[tuple[int, FaceResult]]) -> None:
+    def add(self, frame: Frame, faces: list[FaceResult]) -> None:
         sample = len(self.sample_t)
         self.sample_t.append(frame.t)
         self.sample_frame.append(frame.index)
-        for face_id, face in faces:
+        for face in faces:
             self.row_sample.append(sample)
-            self.row_id.append(face_id)
+            self.row_id.append(face.track_id or 0)
             self.row_box.extend(int(v) for v in face.box)
             self.row_probs.extend(float(p) for p in face.probs)
+            self.row_score.append(math.nan if face.score is None else face.score)
+            self.row_followed.append(int(face.followed))
 
 
 class _RateWatch:
@@ -126,10 +104,10 @@ class _RateWatch:
 
 
 def analyse_video(
-    source: Source,
+    source: VideoSource,
     name: str,
     classifier: Classifier,
-    options: VideoOptions | None = None,
+    options: Options | None = None,
     *,
     out: str | os.PathLike | BinaryIO | None = None,
     progress: Progress | None = None,
@@ -140,20 +118,22 @@ def analyse_video(
     Raises :class:`fer.videoio.VideoError` (naming the file) when nothing can be analysed; a file that
     breaks off, or a stop asked for by ``should_stop``, gives the results up to that point.
     """
-    options = options or VideoOptions()
-    tta = classifier.default_tta if options.tta is None else options.tta
+    options = options or Options()
+    tta = options.resolve_tta(classifier)
     started = time.perf_counter()
+    stream = FaceStream(
+        smoothing=options.smoothing,
+        redetect_interval=options.redetect_interval,
+        idle_interval=IDLE_SCAN_S,
+        max_shift=TRACK_MAX_SHIFT,
+    )
     with VideoReader(source, name) as reader:
         info = reader.info
-        rate = options.fps or info.fps or 30.0
-        tracker = FaceTracker(
-            options.smoothing, max_missed=max(1, math.ceil(TRACK_GAP_S * rate)), max_shift=TRACK_MAX_SHIFT
-        )
         columns, watch = _Columns(), _RateWatch(info.fps)
         writer = AnnotatedWriter(out, reader) if out is not None else None
-        shown: list[tuple[int, FaceResult]] = []
+        shown: list[FaceResult] = []
         decoded, cancelled, last_t = 0, False, 0.0
-        located = _in_a_thread(_locate_faces(reader, options, with_audio=writer is not None), PIPELINE_DEPTH)
+        located = _in_a_thread(_locate_faces(reader, options, stream, with_audio=writer is not None), PIPELINE_DEPTH)
         try:
             for item in located:
                 if not isinstance(item, _Located):
@@ -162,11 +142,11 @@ def analyse_video(
                 frame = item.frame
                 decoded, last_t = decoded + 1, frame.t
                 watch.add(frame.t)
-                if item.boxes is not None:  # an analysed frame
-                    shown = tracker.track(classify_boxes(item.gray, item.boxes, classifier, tta=tta))
+                if item.faces is not None:  # an analysed frame
+                    shown = stream.classify(item.gray, item.faces, classifier, tta=tta)
                     columns.add(frame, shown)
                 if writer is not None:
-                    writer.write(draw_faces(frame.rgb(), shown), frame)
+                    writer.write(annotate(frame.rgb(), shown) if shown else frame.rgb(), frame)
                 if progress is not None:
                     progress(frame.t, info.duration_s or reader.estimated_duration(frame.t), decoded)
                 if should_stop is not None and should_stop():
@@ -188,6 +168,8 @@ def analyse_video(
         row_id=np.frombuffer(columns.row_id, np.int64).copy(),
         row_box=np.frombuffer(columns.row_box, np.int64).reshape(-1, 4).copy(),
         row_probs=np.frombuffer(columns.row_probs, np.float32).reshape(-1, NUM_CLASSES).copy(),
+        row_score=np.frombuffer(columns.row_score, np.float32).copy(),
+        row_followed=np.frombuffer(columns.row_followed, np.int8).astype(bool),
         frames_decoded=decoded,
         seconds=time.perf_counter() - started,
         cancelled=cancelled,
@@ -200,16 +182,17 @@ def analyse_video(
 
 @dataclass
 class _Located:
-    """A decoded frame, with its grey image and face boxes when it is one of the analysed frames."""
+    """A decoded frame, with its grey image and located faces when it is one of the analysed frames."""
 
     frame: Frame
     gray: np.ndarray | None = None
-    boxes: list | None = None
+    faces: list[Tracked] | None = None
 
 
-def _locate_faces(reader: VideoReader, options: VideoOptions, *, with_audio: bool) -> Iterator[_Located | object]:
-    """Decode, pick the analysed frames and find their faces (the first stage; audio packets pass through)."""
-    finder = DetectOrFollow(options.redetect_interval, idle_interval=IDLE_SCAN_S)
+def _locate_faces(
+    reader: VideoReader, options: Options, stream: FaceStream, *, with_audio: bool
+) -> Iterator[_Located | object]:
+    """Decode, pick the analysed frames and locate their faces (the first stage; audio packets pass through)."""
     slot = -1
     for item in reader.frames(with_audio=with_audio):
         if not isinstance(item, Frame):
@@ -222,7 +205,7 @@ def _locate_faces(reader: VideoReader, options: VideoOptions, *, with_audio: boo
                 continue
             slot = now
         gray = item.gray()
-        yield _Located(item, gray, finder.find(gray, options.detector, item.t))
+        yield _Located(item, gray, stream.locate(gray, item.t, options.detector))
 
 
 def _in_a_thread(items: Iterator, depth: int) -> Generator:
@@ -274,22 +257,6 @@ def _in_a_thread(items: Iterator, depth: int) -> Generator:
             worker.join()
 
     return consume()
-
-
-def draw_faces(rgb: np.ndarray, faces: list[tuple[int, FaceResult]]) -> np.ndarray:
-    """The frame with each face's box and 'label 91%' (as on photos), plus its id '#n' under the box."""
-    out = annotate(rgb, [face for _, face in faces]) if faces else rgb.copy()
-    h, w = out.shape[:2]
-    scale = max(0.4, 0.5 * max(h, w) / 640.0)
-    thickness = max(1, round(scale * 2))
-    for face_id, face in faces:
-        x, y, bw, bh = face.box
-        text = f"#{face_id}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        tx, ty = min(max(0, x), max(0, w - tw - 4)), min(h - base - 1, y + bh + th + 4)
-        cv2.rectangle(out, (tx, ty - th - 3), (tx + tw + 4, ty + base), (0, 0, 0), -1)
-        cv2.putText(out, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
-    return out
 
 
 def _notes(analysis: VideoAnalysis, watch: _RateWatch, damaged: str | None, last_t: float) -> list[str]:

@@ -37,7 +37,8 @@ import numpy as np
 
 from fer.bench import webcam_frame
 from fer.classifier import Classifier
-from fer.video import VideoOptions, analyse_video
+from fer.options import Options
+from fer.video import analyse_video
 from fer.videoio import encode_video
 
 SPEED_CLIP_S = 10
@@ -137,34 +138,35 @@ def _interleaved_fps(contenders: dict[str, Callable[[], int]], rounds: int) -> d
     return rates
 
 
+#: The child of :func:`_peak_rss_mb`: ``python -m fer video ARGS`` (run as ``__main__``, so this module
+#: never imports the CLI, which imports it), then the process's peak RSS (VmHWM) printed at exit. VmHWM,
+#: not ``ru_maxrss``: on Linux the latter survives fork+exec, so a child of a large parent would report
+#: the parent's peak.
+_RSS_CHILD = """
+import atexit, json, pathlib, runpy, sys
+def _peak():
+    status = pathlib.Path("/proc/self/status").read_text()
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    print(json.dumps({"peak_rss_mb": kb / 1024}))
+atexit.register(_peak)
+sys.argv = ["fer", "video", *sys.argv[1:]]
+runpy.run_module("fer", run_name="__main__", alter_sys=True)
+"""
+
+
 def _peak_rss_mb(clip: Path, model: str, workdir: Path) -> dict:
     """Run ``python -m fer video CLIP --out --csv --json`` in a fresh process; its own peak RSS and time."""
     cli = [str(clip), "--model", model, "--out", str(workdir / "out.mp4")]
     cli += ["--csv", str(workdir / "out.csv"), "--json", str(workdir / "out.json")]
-    code = "import sys; from fer.video_bench import rss_child; rss_child(sys.argv[1:])"
     start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", code, *cli],
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, *cli],
         capture_output=True,
         text=True,
-        check=True,
         cwd=Path(__file__).resolve().parent.parent,
-    ).stdout
-    return {**json.loads(out.strip().splitlines()[-1]), "seconds": time.perf_counter() - start}
-
-
-def rss_child(argv: list[str]) -> None:
-    """The child of :func:`_peak_rss_mb`: the ``video`` command, then this process's peak RSS (VmHWM).
-
-    VmHWM, not ``ru_maxrss``: on Linux the latter survives fork+exec, so a child of a large parent
-    would report the parent's peak.
-    """
-    from fer.cli import main
-
-    code = main(["video", *argv])
-    status = Path("/proc/self/status").read_text()
-    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-    print(json.dumps({"peak_rss_mb": peak_kb / 1024, "exit_code": code}))
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**figures, "exit_code": done.returncode, "seconds": time.perf_counter() - start}
 
 
 def run_video_bench(args: argparse.Namespace) -> int:
@@ -174,7 +176,7 @@ def run_video_bench(args: argparse.Namespace) -> int:
     clip_buf = io.BytesIO()
     n = encode_video(clip_buf, drifting_portrait(SPEED_CLIP_S, SPEED_FPS), SPEED_FPS)
     clip = clip_buf.getvalue()
-    options = VideoOptions()
+    options = Options()
     probe = analyse_video(clip, "bench.mp4", classifier, options)  # also the warm-up
     figures["clip"] = f"640x480, {n} frames at {SPEED_FPS} frames/s, {len(probe.face_ids)} face id(s)"
     contenders: dict[str, Callable[[], int]] = {

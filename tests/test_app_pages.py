@@ -133,7 +133,7 @@ def test_upload_exports_match_cli(astronaut_path: Path, classifier, capsys: pyte
     """The upload page's JSON/CSV downloads are built by fer.results, as ``predict --json`` is."""
     assert cli.main(["predict", str(astronaut_path), "--json"]) == 0
     from_cli = json.loads(capsys.readouterr().out)
-    result = analyze_bytes(astronaut_path.read_bytes(), "astronaut.png", classifier, DetectorSettings())
+    result = analyze_bytes(astronaut_path.read_bytes(), "astronaut.png", classifier)
     assert json.loads(results_json([result])) == [{**from_cli[0], "path": "astronaut.png"}]
     rows = list(csv.DictReader(io.StringIO(results_csv([result]))))
     assert [r["label"] for r in rows] == [f["label"] for f in from_cli[0]["faces"]]

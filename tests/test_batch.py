@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.batch import BatchError, BatchOptions, done_files, read_rows, run_batch
+from fer.batch import BatchError, done_files, read_rows, run_batch
 from fer.batch_report import summarise, write_html
 from fer.cli import main
 from fer.labels import CLASS_NAMES
+from fer.options import Options
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ def _rows(path: Path) -> list[dict]:
 
 def test_one_row_per_face_and_per_faceless_or_bad_file(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
     out = tmp_path / "one.csv"
-    counts = run_batch([photo_tree], out, BatchOptions(model=str(model_stem)), workers=1)
+    counts = run_batch([photo_tree], out, Options(model=str(model_stem)), workers=1)
     rows = _rows(out)
     files = {r["path"] for r in rows}
     assert counts["files"] == len(files) == 3 + 6 + 2
@@ -69,14 +70,14 @@ def test_one_row_per_face_and_per_faceless_or_bad_file(photo_tree: Path, tmp_pat
 
 
 def test_two_workers_give_the_rows_of_one(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
-    opts = BatchOptions(model=str(model_stem))
+    opts = Options(model=str(model_stem))
     run_batch([photo_tree], tmp_path / "one.csv", opts, workers=1)
     run_batch([photo_tree], tmp_path / "two.csv", opts, workers=2)
     assert _rows(tmp_path / "one.csv") == _rows(tmp_path / "two.csv")
 
 
 def test_rerun_skips_finished_files_and_parquet_matches(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
-    opts = BatchOptions(model=str(model_stem))
+    opts = Options(model=str(model_stem))
     out = tmp_path / "res.parquet"
     first = run_batch([photo_tree / "class_a"], out, opts, workers=1)
     second = run_batch([photo_tree], out, opts, workers=1)
@@ -89,7 +90,7 @@ def test_rerun_skips_finished_files_and_parquet_matches(photo_tree: Path, tmp_pa
 
 
 def test_clear_errors(tmp_path: Path, photo_tree: Path) -> None:
-    opts = BatchOptions(model="fer_cnn")
+    opts = Options(model="fer_cnn")
     with pytest.raises(BatchError, match="no image files"):
         run_batch([photo_tree / "empty"], tmp_path / "x.csv", opts)
     with pytest.raises(BatchError, match="no such file"):
@@ -102,7 +103,7 @@ def test_clear_errors(tmp_path: Path, photo_tree: Path) -> None:
 
 def test_report_shares_match_the_rows(photo_tree: Path, tmp_path: Path, model_stem: Path) -> None:
     out = tmp_path / "r.csv"
-    run_batch([photo_tree], out, BatchOptions(model=str(model_stem)), workers=1)
+    run_batch([photo_tree], out, Options(model=str(model_stem)), workers=1)
     rows = read_rows(out)
     for entry in summarise(rows, "folder"):
         faces = [r for r in rows if r["folder"] == entry["folder"] and r["status"] == "ok"]
@@ -125,6 +126,29 @@ def test_cli_batch_json_summary(photo_tree: Path, tmp_path: Path, capsys: pytest
     assert doc["files"] == 11 and doc["errors"] == 1 and report.is_file()
     folders = (photo_tree / "class_a", photo_tree / "class_b", photo_tree / "class_b" / "nested")
     assert {f["folder"] for f in doc["folders"]} == {str(p.resolve()) for p in folders}
+
+
+def test_cli_batch_takes_the_detector_flags_like_predict(
+    photo_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fer batch`` gets the shared flags: its rows are ``predict``'s under the same detector settings."""
+    flags = ["--min-size", "48", "--min-neighbors", "5", "--margin", "0.2", "--no-fallback", "--no-tta"]
+    out = tmp_path / "flags.csv"
+    assert main(["batch", str(photo_tree / "class_a"), "--out", str(out), "--workers", "1", "--json", *flags]) == 0
+    capsys.readouterr()
+    rows = _rows(out)
+    assert any(r["status"] == "ok" for r in rows)
+    paths = sorted({r["path"] for r in rows})
+    assert main(["predict", "--json", *paths, *flags]) == 0
+    predicted = {entry["path"]: entry for entry in json.loads(capsys.readouterr().out)}
+    for path in paths:
+        faces = predicted[path]["faces"]
+        mine = [r for r in rows if r["path"] == path and r["status"] == "ok"]
+        assert [[int(r[k]) for k in "xywh"] for r in mine] == [f["box"] for f in faces], path
+        assert all(f["box"][2] >= 48 for f in faces)
+    defaults = tmp_path / "defaults.csv"
+    assert main(["batch", str(photo_tree / "class_a"), "--out", str(defaults), "--workers", "1", "--json"]) == 0
+    assert [r["w"] for r in _rows(defaults)] != [r["w"] for r in rows]  # the margin flag changed the boxes
 
 
 def _children(pid: int) -> list[int]:
@@ -169,7 +193,7 @@ def test_ray_gives_the_rows_of_the_process_pool(photo_tree: Path, tmp_path: Path
         if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
             raise  # CI installs requirements-scale.txt: the Ray path must run there
         pytest.skip("Ray is optional: pip install -r requirements-scale.txt")
-    opts = BatchOptions(model=str(model_stem))
+    opts = Options(model=str(model_stem))
     run_batch([photo_tree], tmp_path / "pool.csv", opts, workers=2)
     run_batch([photo_tree], tmp_path / "ray.csv", opts, workers=2, use_ray=True)
     ray.shutdown()

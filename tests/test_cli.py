@@ -111,3 +111,21 @@ def test_evaluate_three_models_is_a_clear_error(fer2013_dir: Path, capsys: pytes
     args = ["evaluate", "--data", str(fer2013_dir), "--model", "a", "--model", "b", "--model", "c"]
     assert main(args) == 2
     assert "at most two models" in capsys.readouterr().err
+
+
+def test_every_command_takes_the_one_set_of_options_flags() -> None:
+    """predict, evaluate, batch and video read the same flags into the same options object."""
+    from fer.cli import build_parser
+    from fer.detection import DetectorSettings
+    from fer.options import Options, from_args
+
+    flags = ["--tta", "--scale-factor", "1.2", "--min-neighbors", "6", "--min-size", "40"]
+    flags += ["--min-face-fraction", "0.05", "--margin", "0.2", "--no-fallback"]
+    detector = DetectorSettings(scale_factor=1.2, min_neighbors=6, min_size=40, min_face_fraction=0.05, margin=0.2)
+    expected = Options(model="m", detector=detector, tta=True, fallback=False)
+    parser = build_parser()
+    for command in (["predict", "x.jpg"], ["evaluate"], ["batch", "dir", "--out", "o.csv"], ["video", "v.mp4"]):
+        assert from_args(parser.parse_args([*command, *flags]), "m") == expected, command[0]
+        assert from_args(parser.parse_args(command), "m") == Options(model="m"), command[0]  # the defaults
+    video = from_args(parser.parse_args(["video", "v.mp4", "--fps", "2", "--smoothing", "0.3"]), "m")
+    assert (video.fps, video.smoothing) == (2.0, 0.3)

@@ -19,8 +19,9 @@ import pytest
 from images import encode
 from PIL import Image
 
+from fer.faces import FaceResult
 from fer.imageio import decode_image
-from fer.pipeline import FaceResult, analyze
+from fer.pipeline import analyze
 
 pytestmark = pytest.mark.slow  # ~5 s alone on 2 cores
 

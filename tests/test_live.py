@@ -6,6 +6,7 @@ import csv
 import io
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -17,6 +18,7 @@ from fer.detection import DetectorSettings, detect_faces, iou
 from fer.fps import FpsMeter
 from fer.labels import CLASS_NAMES
 from fer.live import LiveProcessor, LiveStats
+from fer.options import Options
 
 W, H = 640, 480
 
@@ -76,8 +78,8 @@ def test_overlays_off_returns_the_frame_unchanged(classifier, portrait):
 
 
 def test_mirroring_happens_before_analysis(classifier, portrait):
-    plain = LiveProcessor(classifier, mirror=False, redetect_interval=0)
-    mirrored = LiveProcessor(classifier, mirror=True, redetect_interval=0)
+    plain = LiveProcessor(classifier, Options(redetect_interval=0), mirror=False)
+    mirrored = LiveProcessor(classifier, Options(redetect_interval=0), mirror=True)
     plain.process(portrait)
     mirrored.process(portrait)
     (x, y, w, h), (mx, my, mw, mh) = plain.latest_stats().boxes[0], mirrored.latest_stats().boxes[0]
@@ -88,7 +90,9 @@ def test_mirroring_happens_before_analysis(classifier, portrait):
 def test_following_keeps_the_face_as_it_moves(classifier, astronaut_path: Path):
     """Between full detections each face is re-found near its last box; it must track a moving face."""
     rgb = cv2.cvtColor(cv2.imread(str(astronaut_path)), cv2.COLOR_BGR2RGB)
-    proc = LiveProcessor(classifier, mirror=False, clock=FakeClock(0.01), redetect_interval=60, follow_interval=0)
+    proc = LiveProcessor(
+        classifier, Options(redetect_interval=60), mirror=False, clock=FakeClock(0.01), follow_interval=0
+    )
     for dx in range(-40, 41, 4):
         frame = portrait_frame(rgb, dx)
         proc.process(frame)
@@ -115,11 +119,11 @@ def test_stats_fps_and_timeline_csv(classifier, portrait):
 
     text = proc.timeline_csv()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["t_seconds", "label", *CLASS_NAMES]
+    assert rows[0] == ["t_seconds", "label", *CLASS_NAMES, "faces"]
     assert len(rows) == len(timeline) + 1
     for row in rows[1:]:
-        assert row[1] in CLASS_NAMES
-        assert abs(sum(float(v) for v in row[2:]) - 1.0) < 1e-3
+        assert row[1] in CLASS_NAMES and row[-1] == "1"  # the one face's own probabilities
+        assert abs(sum(float(v) for v in row[2:-1]) - 1.0) < 1e-3
     assert float(rows[1][0]) == pytest.approx(0.02)
 
     proc.reset_timeline()
@@ -145,7 +149,7 @@ def test_frames_without_faces(classifier):
 
 def test_update_settings_from_another_thread(classifier, portrait):
     """The UI thread changes settings while a video thread streams; the frames after it obey them."""
-    proc = LiveProcessor(classifier, mirror=False, redetect_interval=60)
+    proc = LiveProcessor(classifier, Options(redetect_interval=60), mirror=False)
     stop = threading.Event()
 
     def stream() -> None:
@@ -163,8 +167,9 @@ def test_update_settings_from_another_thread(classifier, portrait):
     try:
         wait_for_frames(3)
         assert proc.latest_stats().n_faces == 1
-        proc.update(smoothing=0.3, overlays=False)
-        proc.update(DetectorSettings(min_size=400))  # larger than the face: nothing found any more
+        proc.update(replace(proc.options, smoothing=0.3), overlays=False)
+        proc.update(replace(proc.options, detector=DetectorSettings(min_size=400)))  # larger than the face
+        # ... nothing found any more, and the face is not held either: new detector settings start afresh
         wait_for_frames(proc.frames_processed + 2)  # one frame may have started before the update
         assert proc.latest_stats().n_faces == 0
     finally:

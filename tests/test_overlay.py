@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
+from fer.faces import FaceResult, ordered
 from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
-from fer.overlay import MIN_TEXT_PX, Annotation, annotate, draw_faces, label_text, left_to_right
-from fer.pipeline import FaceResult, analyze
+from fer.overlay import MIN_TEXT_PX, Annotation, annotate, draw_faces, label_text
+from fer.pipeline import analyze
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def _face(box: tuple[int, int, int, int], label: str = "happy", confidence: floa
 
 def test_four_faces_of_a_2x2_group_get_numbered_readable_labels(classifier, portrait) -> None:
     tiled = np.vstack([np.hstack([portrait, portrait])] * 2)
-    faces = left_to_right(analyze(tiled, classifier))
+    faces = ordered(analyze(tiled, classifier))
     assert len(faces) == 4
     result = draw_faces(tiled, faces)
     assert_readable(result, 4)
@@ -67,7 +68,7 @@ def test_four_faces_of_a_2x2_group_get_numbered_readable_labels(classifier, port
 def test_six_faces_tightly_packed_in_a_row_do_not_share_label_space(classifier, portrait) -> None:
     crop = portrait[0:230, 120:340]  # the face with little around it
     row = np.hstack([crop] * 6)
-    faces = left_to_right(analyze(row, classifier))
+    faces = ordered(analyze(row, classifier))
     assert len(faces) == 6
     result = draw_faces(row, faces)
     assert_readable(result, 6)
@@ -124,4 +125,14 @@ def test_left_to_right_treats_stacked_faces_as_one_column() -> None:
     top = _face((103, 10, 80, 80))
     bottom = _face((100, 200, 80, 80))
     right = _face((300, 100, 80, 80))
-    assert left_to_right([right, bottom, top]) == [top, bottom, right]
+    assert ordered([right, bottom, top]) == [top, bottom, right]
+
+
+def test_a_tracked_face_shows_its_id_after_its_number(portrait) -> None:
+    """Webcam and video faces carry a track id: '2: sad 70% #7' (the number is its place, left to right)."""
+    from dataclasses import replace
+
+    left, right = _face((20, 150, 150, 150), "happy", 0.9), replace(_face((300, 150, 150, 150), "sad", 0.7), track_id=7)
+    assert label_text(right, 2) == "2: sad 70% #7"
+    result = draw_faces(portrait, [left, right])
+    assert [label.text for label in result.labels] == ["1: happy 90%", "2: sad 70% #7"]

@@ -22,7 +22,8 @@ from fer.detection import (
     suppress_overlaps,
     working_scale,
 )
-from fer.pipeline import FaceResult, analyze, mood_weights, overall_mood, voters
+from fer.faces import FaceResult, mood, mood_weights, voters
+from fer.pipeline import analyze
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the samples")
 
@@ -155,16 +156,16 @@ def test_overall_mood_weights_confidence_and_size_and_weak_faces_do_not_vote() -
     sad = [0, 0, 0, 0, 1.0, 0, 0]
     strong = DetectorSettings().min_score + 10.0
     faces = [_face(200, strong, happy), _face(60, -1e6, sad), _face(60, -1e6, sad), _face(60, -1e6, sad)]
-    mood = overall_mood(faces)
-    assert int(np.argmax(mood)) == 3 and mood[3] == pytest.approx(1.0)  # the weak sad boxes do not vote
+    reading = mood(faces)
+    assert int(np.argmax(reading)) == 3 and reading[3] == pytest.approx(1.0)  # the weak sad boxes do not vote
     assert voters(faces) == 1
     two = [_face(200, strong, happy), _face(100, strong, sad)]
     weights = mood_weights(two)
     assert weights[0] == pytest.approx(4 * weights[1])  # by area
-    assert overall_mood(two)[3] == pytest.approx(0.8)
+    assert mood(two)[3] == pytest.approx(0.8)
     weak_only = [_face(100, -1e6, happy), _face(100, -1e6, sad)]
-    assert overall_mood(weak_only)[3] == pytest.approx(0.5)  # none strong: all vote by size, never no mood
-    assert overall_mood([]) is None
+    assert mood(weak_only)[3] == pytest.approx(0.5)  # none strong: all vote by size, never no mood
+    assert mood([]) is None
 
 
 def test_detections_report_source_and_score(portrait: np.ndarray) -> None:

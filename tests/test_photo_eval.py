@@ -21,7 +21,8 @@ from fer.cli import main
 from fer.data import DatasetError
 from fer.imageio import decode_image
 from fer.labels import CLASS_NAMES
-from fer.photo_eval import emotion_of, open_photo_set, photo_set_from_zip
+from fer.options import Options
+from fer.photo_eval import emotion_of, evaluate_photos, open_photo_set, photo_set_from_zip
 from fer.pipeline import analyze
 
 #: Folder name per class: FER2013 names and synonyms, as users name them.
@@ -66,8 +67,8 @@ def _direct(root: Path, classifier) -> dict:
                 faces = analyze(decode_image(f.read_bytes(), f.name), classifier, tta=False)
             except ValueError:  # ImageDecodeError: not an image
                 continue
-            probs = faces[0].probs if faces else None
-            rows.append((label, probs, faces[0].source if faces else None))
+            face = max(faces, key=lambda f: f.box[2] * f.box[3]) if faces else None  # the largest face
+            rows.append((label, None if face is None else face.probs, None if face is None else face.source))
     labels = np.array([r[0] for r in rows])
     top1 = np.array([p is not None and int(np.argmax(p)) == y for y, p, _ in rows])
     top2 = np.array([p is not None and y in np.argsort(p)[::-1][:2] for y, p, _ in rows])
@@ -113,6 +114,39 @@ def test_evaluate_photos_human_output(photo_tree: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "20 photos: face found in" in out and "unknown folders (skipped): contempt" in out
     assert "2 file(s) skipped" in out
+
+
+def _two_face_photo(small: Path, large: Path) -> np.ndarray:
+    """A real photo composite (BGR): ``small``'s face on the left, ``large``'s, over twice the size, on the right."""
+    canvas = np.full((520, 900, 3), 120, np.uint8)
+    canvas[170:370, 20:220] = cv2.resize(cv2.imread(str(small)), (200, 200), interpolation=cv2.INTER_AREA)
+    canvas[20:500, 400:880] = cv2.resize(cv2.imread(str(large)), (480, 480), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def test_the_largest_face_is_scored_not_the_leftmost(tmp_path: Path, astronaut_path: Path, classifier) -> None:
+    """A small smiling face left of a large neutral one, filed under neutral: the large face is scored.
+
+    Faces are numbered (and listed) left to right, so the first face is the small one; scoring it read
+    every such photo wrong (issue 23).
+    """
+    real = astronaut_path.parent / "real"  # 800 real face photos beside the portrait (its README)
+    happy, neutral = (sorted((real / name).glob("*.jpg"))[:4] for name in ("happy", "neutral"))
+    folder = tmp_path / "neutral"
+    folder.mkdir()
+    for i, (small, large) in enumerate((s, n) for s in happy for n in neutral):
+        image = _two_face_photo(small, large)
+        faces = analyze(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), classifier, tta=False)
+        if [f.label for f in faces] == ["happy", "neutral"]:  # the left face happy, the right one neutral
+            cv2.imwrite(str(folder / f"pair_{i}.png"), image)
+    written = sorted(folder.iterdir())
+    assert len(written) >= 3, "too few real pairs read as happy (left) and neutral (right)"
+    ev = evaluate_photos(open_photo_set(tmp_path), classifier, Options(tta=False))
+    assert ev.report.n == len(written) and ev.report.top1 == 1.0  # the leftmost face would score 0 %
+    for outcome, path in zip(sorted(ev.outcomes, key=lambda o: o.name), written):
+        faces = analyze(decode_image(path.read_bytes(), path.name), classifier, tta=False)
+        assert outcome.faces == 2 and faces[0].area < faces[1].area  # numbered left to right: small first
+        np.testing.assert_allclose(outcome.probs, faces[1].probs, atol=1e-6)
 
 
 def test_zip_in_memory_gives_the_same_photos(photo_tree: Path) -> None:

@@ -8,8 +8,10 @@ import pytest
 
 from fer.classifier import Classifier
 from fer.detection import DetectorSettings, crop_face
+from fer.faces import FaceResult, mood
 from fer.labels import CLASS_NAMES, FACE_SIZE
-from fer.pipeline import FaceResult, analyze, annotate, overall_mood, whole_image_box
+from fer.overlay import annotate
+from fer.pipeline import analyze, whole_image_box
 
 
 @pytest.fixture(scope="module")
@@ -91,5 +93,5 @@ def test_result_json_shape_and_helpers(classifier: Classifier, portrait: np.ndar
     assert face.top(3)[0] == (face.label, pytest.approx(face.confidence))
     smoothed = face.with_probs(np.full(7, 1 / 7))
     assert isinstance(smoothed, FaceResult) and smoothed.box == face.box
-    np.testing.assert_allclose(overall_mood([face, face]), face.probs, atol=1e-6)
-    assert overall_mood([]) is None
+    np.testing.assert_allclose(mood([face, face]), face.probs, atol=1e-6)
+    assert mood([]) is None

@@ -34,3 +34,15 @@ def test_import_fer_stays_light() -> None:
     code = "import sys, fer; print(','.join(m for m in ('tensorflow', 'cv2', 'keras', 'sklearn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_analyze_takes_the_options_the_sidebar_and_the_cli_use(astronaut_path: Path) -> None:
+    """One options object: the detector settings in it apply (a minimum face larger than the face finds none)."""
+    from fer.detection import DetectorSettings
+    from fer.options import Options
+
+    assert fer.load_model(Options().model) is fer.load_model()  # the default model, loaded once
+    big = Options(detector=DetectorSettings(min_size=2000), fallback=False)
+    assert fer.analyze(astronaut_path, big) == []
+    plain, mirrored = fer.analyze(astronaut_path, tta=False), fer.analyze(astronaut_path, Options(tta=True))
+    assert plain[0].box == mirrored[0].box and not np.allclose(plain[0].probs, mirrored[0].probs)

@@ -35,7 +35,7 @@ def test_boxes_are_in_the_original_photos_pixels(classifier, portrait: np.ndarra
     width, height, x0, y0, side = 6000, 4500, 3500, 1200, 1536
     canvas = np.full((height, width, 3), 120, np.uint8)
     canvas[y0 : y0 + side, x0 : x0 + side] = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_CUBIC)
-    result = analyze_bytes(_jpeg(canvas), "big.jpg", classifier, DetectorSettings())
+    result = analyze_bytes(_jpeg(canvas), "big.jpg", classifier)
     assert max(result.shape) == MAX_SIDE and result.original_shape == (height, width)
     assert len(result.faces) == 1
     entry = result.to_dict()
@@ -53,9 +53,9 @@ def test_csv_has_one_row_per_photo_without_a_face_with_its_status(classifier, po
     blank = _jpeg(np.full((480, 640, 3), 200, np.uint8))  # 4:3, no face, not a face crop
     tiled = _jpeg(np.tile(portrait, (1, 2, 1)))  # two faces
     results = [
-        analyze_bytes(tiled, "two.jpg", classifier, DetectorSettings()),
-        analyze_bytes(blank, "blank.jpg", classifier, DetectorSettings()),
-        analyze_bytes(b"not an image", "broken.jpg", classifier, DetectorSettings()),
+        analyze_bytes(tiled, "two.jpg", classifier),
+        analyze_bytes(blank, "blank.jpg", classifier),
+        analyze_bytes(b"not an image", "broken.jpg", classifier),
     ]
     rows = list(csv.DictReader(io.StringIO(results_csv(results))))
     assert list(rows[0]) == CSV_COLUMNS

@@ -7,14 +7,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.detection import DetectorSettings, detect_faces, iou
+from fer.detection import Detection, DetectorSettings, detect, detect_faces, iou
+from fer.faces import FaceResult
 from fer.labels import CLASS_NAMES
-from fer.pipeline import FaceResult
-from fer.tracking import DetectOrFollow, FaceTracker
+from fer.tracking import TRACK_MAX_MISSED, DetectOrFollow, FaceTracker, Smoother
 
 
-def face(box, probs) -> FaceResult:
-    return FaceResult(tuple(box), np.asarray(probs, np.float32), np.zeros((48, 48), np.uint8))
+def face(box, probs, track_id: int = 1, followed: bool = False) -> FaceResult:
+    return FaceResult(tuple(box), np.asarray(probs, np.float32), np.zeros((48, 48), np.uint8), track_id=track_id,
+                      followed=followed)  # fmt: skip
+
+
+def det(box, score: float | None = None) -> Detection:
+    return Detection(tuple(box), score)
+
+
+def ids(tracked) -> list[int]:
+    return [t.id for t in tracked]
 
 
 def one_hot_mix(a: int, b: int, pa: float) -> np.ndarray:
@@ -26,111 +35,106 @@ def one_hot_mix(a: int, b: int, pa: float) -> np.ndarray:
 HAPPY, NEUTRAL = CLASS_NAMES.index("happy"), CLASS_NAMES.index("neutral")
 
 
-# ----------------------------------------------------------------------------- FaceTracker
+# ----------------------------------------------------------------------------- Smoother
 def label_flips(strength: float, frames: int = 42) -> int:
     """Label changes for one still, mostly happy face whose raw prediction reads neutral every 3rd frame."""
-    tracker = FaceTracker(strength)
+    smoother = Smoother(strength)
     usual, glitch = one_hot_mix(HAPPY, NEUTRAL, 0.7), one_hot_mix(HAPPY, NEUTRAL, 0.4)
     labels = [
-        tracker.update([face((100 + i % 2, 100, 80, 80), glitch if i % 3 == 2 else usual)])[0].label
+        smoother.smooth([face((100 + i % 2, 100, 80, 80), glitch if i % 3 == 2 else usual)])[0].label
         for i in range(frames)
     ]
     return sum(x != y for x, y in zip(labels, labels[1:]))
 
 
-def test_tracker_smoothing_reduces_label_flicker():
+def test_smoothing_reduces_label_flicker():
     raw = label_flips(0.0)
     smooth = label_flips(0.8)
     assert raw == 27  # without smoothing the label follows every glitch (in and out)
     assert smooth < raw / 4, (raw, smooth)
 
 
-def test_tracker_without_smoothing_returns_the_input_probabilities():
-    tracker = FaceTracker(0.0)
+def test_without_smoothing_the_input_probabilities_come_back():
     p = one_hot_mix(HAPPY, NEUTRAL, 0.7)
-    out = tracker.update([face((0, 0, 50, 50), p)])
+    out = Smoother(0.0).smooth([face((0, 0, 50, 50), p)])
     np.testing.assert_allclose(out[0].probs, p)
 
 
-def test_tracker_is_an_exponential_moving_average():
-    tracker = FaceTracker(0.5)
+def test_smoothing_is_an_exponential_moving_average_per_track():
+    smoother = Smoother(0.5)
     a, b = one_hot_mix(HAPPY, NEUTRAL, 1.0), one_hot_mix(HAPPY, NEUTRAL, 0.0)
-    tracker.update([face((10, 10, 60, 60), a)])
-    out = tracker.update([face((12, 10, 60, 60), b)])[0]
-    np.testing.assert_allclose(out.probs[[HAPPY, NEUTRAL]], [0.5, 0.5], atol=1e-6)
-    assert out.box == (12, 10, 60, 60)  # the box is this frame's, only probabilities are smoothed
-    assert abs(float(out.probs.sum()) - 1.0) < 1e-5
+    smoother.smooth([face((10, 10, 60, 60), a, 1), face((300, 10, 60, 60), b, 2)])
+    out = smoother.smooth([face((302, 10, 60, 60), b, 2), face((12, 10, 60, 60), b, 1)])
+    np.testing.assert_allclose(out[1].probs[[HAPPY, NEUTRAL]], [0.5, 0.5], atol=1e-6)  # track 1's own history
+    np.testing.assert_allclose(out[0].probs, b, atol=1e-6)  # track 2 read neutral twice
+    assert out[1].box == (12, 10, 60, 60)  # the box is this frame's, only probabilities are smoothed
+    assert abs(float(out[1].probs.sum()) - 1.0) < 1e-5
 
 
+def test_a_followed_face_keeps_its_last_reading_and_crop():
+    smoother = Smoother(0.5)
+    p = one_hot_mix(HAPPY, NEUTRAL, 0.8)
+    first = smoother.smooth([face((10, 10, 60, 60), p)])[0]
+    held = smoother.smooth([face((10, 10, 60, 60), np.zeros(0), followed=True)])
+    assert len(held) == 1 and held[0].followed and held[0].track_id == 1
+    np.testing.assert_allclose(held[0].probs, first.probs)
+    assert smoother.smooth([face((10, 10, 60, 60), np.zeros(0), 7, followed=True)]) == []  # no history: dropped
+
+
+def test_smoothing_strength_is_clamped():
+    assert Smoother(-1).strength == 0.0
+    assert 0.9 < Smoother(5).strength < 1.0
+
+
+# ----------------------------------------------------------------------------- FaceTracker
 def test_tracker_matches_faces_by_iou_not_by_order():
-    tracker = FaceTracker(0.9)
+    tracker = FaceTracker()
     left, right = (20, 20, 100, 100), (400, 30, 100, 100)
-    happy, neutral = one_hot_mix(HAPPY, NEUTRAL, 1.0), one_hot_mix(HAPPY, NEUTRAL, 0.0)
-    tracker.update([face(left, happy), face(right, neutral)])
-    # Next frame: order swapped, boxes moved a little, and both raw predictions swapped too.
-    out = tracker.update([face((405, 32, 100, 100), happy), face((24, 18, 100, 100), neutral)])
-    assert out[0].label == "neutral" and out[1].label == "happy"  # each kept its own history
-    # A face far from every track (IoU < 0.3) starts a new, unsmoothed track.
-    out = tracker.update([face((200, 300, 100, 100), happy)])
-    np.testing.assert_allclose(out[0].probs, happy)
+    assert ids(tracker.track([det(left), det(right)])) == [1, 2]
+    assert ids(tracker.track([det((405, 32, 100, 100)), det((24, 18, 100, 100))])) == [2, 1]
+    # A face far from every track (IoU < 0.3) starts a new track; the two others are held, followed.
+    out = tracker.track([det((200, 300, 100, 100))])
+    assert ids(out) == [3, 2, 1] and [t.followed for t in out] == [False, True, True]
 
 
-def test_tracker_drops_tracks_after_missed_frames():
-    tracker = FaceTracker(0.9, max_missed=3)
+def test_a_missed_face_is_held_at_its_last_box_then_its_track_ends():
+    tracker = FaceTracker(max_missed=3)
     box = (50, 50, 80, 80)
-    tracker.update([face(box, one_hot_mix(HAPPY, NEUTRAL, 1.0))])
-    for _ in range(2):
-        tracker.update([])
+    tracker.track([det(box, 60.0)])
+    for _ in range(3):  # missed three times: reported each time, at its last box, with its last score
+        (held,) = tracker.track([])
+        assert held.followed and held.id == 1 and held.box == box and held.score == 60.0
     assert len(tracker) == 1
-    out = tracker.update([face(box, one_hot_mix(HAPPY, NEUTRAL, 0.0))])  # back after 2 missed frames
-    assert out[0].label == "happy"  # still smoothed with its history
-    for _ in range(4):
-        tracker.update([])
-    assert len(tracker) == 0
-    out = tracker.update([face(box, one_hot_mix(HAPPY, NEUTRAL, 0.0))])
-    assert out[0].label == "neutral"  # a fresh track
-
-
-def test_tracker_strength_is_clamped():
-    assert FaceTracker(-1).strength == 0.0
-    assert 0.9 < FaceTracker(5).strength < 1.0
+    back = tracker.track([det((52, 50, 80, 80))])  # found again (a followed box: no score of its own)
+    assert ids(back) == [1] and not back[0].followed and back[0].score == 60.0
+    for _ in range(3):
+        tracker.track([])
+    assert tracker.track([]) == [] and len(tracker) == 0  # the 4th miss in a row ends the track
+    assert ids(tracker.track([det(box)])) == [2]  # a fresh track
 
 
 def test_tracker_ids_are_stable_and_never_reused():
-    tracker = FaceTracker(0.5, max_missed=2)
-    p = one_hot_mix(HAPPY, NEUTRAL, 0.7)
+    tracker = FaceTracker(max_missed=2)
     left, right = (20, 20, 100, 100), (400, 30, 100, 100)
-    first = tracker.track([face(left, p), face(right, p)])
-    assert [i for i, _ in first] == [1, 2]
-    # Moved a little and listed in the other order: each face keeps its id.
-    again = tracker.track([face((404, 30, 100, 100), p), face((22, 21, 100, 100), p)])
-    assert [i for i, _ in again] == [2, 1]
-    # The right face leaves for longer than max_missed frames, then comes back: a new id.
-    for _ in range(3):
-        assert [i for i, _ in tracker.track([face(left, p)])] == [1]
-    back = tracker.track([face(left, p), face(right, p)])
-    assert [i for i, _ in back] == [1, 3]
+    assert ids(tracker.track([det(left), det(right)])) == [1, 2]
+    # The right face leaves for longer than max_missed frames (held twice), then comes back: a new id.
+    assert ids(tracker.track([det(left)])) == [1, 2]
+    assert ids(tracker.track([det(left)])) == [1, 2]
+    assert ids(tracker.track([det(left)])) == [1]
+    assert ids(tracker.track([det(left), det(right)])) == [1, 3]
     tracker.reset()
-    assert [i for i, _ in tracker.track([face(left, p)])] == [4]  # reset never reuses an id
+    assert ids(tracker.track([det(left)])) == [4]  # reset never reuses an id
 
 
 def test_tracker_max_shift_keeps_a_fast_face_and_not_a_far_one():
-    p = one_hot_mix(HAPPY, NEUTRAL, 0.7)
     start, moved = (100, 100, 60, 60), (150, 110, 60, 60)  # moved 0.85 sides: IoU 0.09
-    strict, tolerant = FaceTracker(0.5), FaceTracker(0.5, max_shift=1.0)
+    strict, tolerant = FaceTracker(max_missed=0), FaceTracker(max_shift=1.0, max_missed=0)
     for tracker in (strict, tolerant):
-        tracker.track([face(start, p)])
-    assert strict.track([face(moved, p)])[0][0] == 2  # IoU alone: a new face
-    assert tolerant.track([face(moved, p)])[0][0] == 1
-    assert tolerant.track([face((300, 110, 60, 60), p)])[0][0] == 2  # 2.5 sides away: someone else
-    assert tolerant.track([face((260, 80, 150, 150), p)])[0][0] == 3  # same centre, 2.5x the size
-
-
-def test_tracker_update_is_track_without_ids():
-    a, b = FaceTracker(0.7), FaceTracker(0.7)
-    for dx in (0, 3, 6):
-        faces = [face((10 + dx, 10, 60, 60), one_hot_mix(HAPPY, NEUTRAL, 0.2 + dx / 10))]
-        np.testing.assert_allclose(a.update(faces)[0].probs, b.track(faces)[0][1].probs)
+        tracker.track([det(start)])
+    assert ids(strict.track([det(moved)])) == [2]  # IoU alone: a new face
+    assert ids(tolerant.track([det(moved)])) == [1]
+    assert ids(tolerant.track([det((300, 110, 60, 60))])) == [2]  # 2.5 sides away: someone else
+    assert ids(tolerant.track([det((260, 80, 150, 150))])) == [3]  # same centre, 2.5x the size
 
 
 # ----------------------------------------------------------------------------- detect or follow
@@ -146,21 +150,22 @@ def test_detect_or_follow_scans_in_full_only_when_due(astronaut_path: Path, monk
     import fer.tracking
 
     full_scans: list[float] = []
-    real_detect = fer.tracking.detect_faces
+    real_detect = fer.tracking.detect
 
     def counting_detect(gray, settings):
         full_scans.append(now)
         return real_detect(gray, settings)
 
-    monkeypatch.setattr(fer.tracking, "detect_faces", counting_detect)
+    monkeypatch.setattr(fer.tracking, "detect", counting_detect)
     finder = DetectOrFollow(interval=1.0)
     settings = DetectorSettings()
     for i, dx in enumerate(range(-40, 41, 4)):  # 21 frames at 10 frames/s: the face drifts right
         now = i * 0.1
         frame = portrait_gray(astronaut_path, dx)
-        boxes = finder.find(frame, settings, now)
-        assert len(boxes) == 1, (i, boxes)
-        assert iou(boxes[0], real_detect(frame, settings)[0]) > 0.7, i  # following stays on the face
+        found = finder.find(frame, settings, now)
+        assert len(found) == 1, (i, found)
+        assert iou(found[0].box, detect_faces(frame, settings)[0]) > 0.7, i  # following stays on the face
+        assert (found[0].score is None) == (i % 10 != 0), i  # scored by a full scan, not when followed
     assert full_scans == [0.0, 1.0, 2.0]  # first frame, then once a second
     now = 2.05
     finder.find(portrait_gray(astronaut_path, 40), settings, now, full=True)  # asked for: scans at once
@@ -178,7 +183,7 @@ def test_interval_zero_scans_every_frame(astronaut_path: Path):
     frame = portrait_gray(astronaut_path, 0)
     settings = DetectorSettings()
     for i in range(3):
-        assert finder.find(frame, settings, i * 0.01) == detect_faces(frame, settings)
+        assert finder.find(frame, settings, i * 0.01) == detect(frame, settings)
 
 
 def test_follow_interval_reuses_boxes_located_a_moment_ago(astronaut_path: Path):
@@ -193,3 +198,21 @@ def test_follow_interval_reuses_boxes_located_a_moment_ago(astronaut_path: Path)
     moved = portrait_gray(astronaut_path, 20)
     assert len(finder.find(moved, settings, 0.07)) == 1  # nothing known: scanned at once, found
     assert finder.find(blank, settings, 0.1) == finder.find(blank, settings, 0.11)  # within 0.05 of 0.07
+
+
+def test_the_readme_states_how_long_a_missed_face_is_held(repo_root: Path):
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    assert f"`TRACK_MAX_MISSED` = {TRACK_MAX_MISSED} analysed frames" in text
+    assert f"held at its last box for up to {TRACK_MAX_MISSED} analysed frames" in text  # the Video page's part
+
+
+def test_followed_boxes_are_looked_for_again(astronaut_path: Path):
+    """A face missed by the follower is searched for again around the box the stream hands back."""
+    finder = DetectOrFollow(interval=60.0)
+    settings = DetectorSettings()
+    (first,) = finder.find(portrait_gray(astronaut_path, 0), settings, 0.0)
+    blank = np.full((480, 640), 96, np.uint8)
+    assert finder.find(blank, settings, 0.1) == []  # lost: a full scan, nothing
+    finder.follow([first.box])  # the tracker still holds the face there
+    (again,) = finder.find(portrait_gray(astronaut_path, 4), settings, 0.2)
+    assert again.score is None and iou(again.box, first.box) > 0.7  # followed, not a full scan (due at 60 s)

@@ -22,7 +22,8 @@ from fer.detection import DetectorSettings
 from fer.imageio import _available_formats, decode_image
 from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
 from fer.overlay import draw_faces
-from fer.pipeline import FaceResult, overall_mood
+from fer.faces import FaceResult
+from fer.faces import mood as overall_mood
 from fer.results import ImageResult, analyze_bytes, annotated_png
 from fer.saliency import saliency_legend
 from ui.results import mood_hint, source_note

@@ -35,7 +35,7 @@ from streamlit.testing.v1.element_tree import Block
 
 import ui.common
 from fer.classifier import DEFAULT_MODEL
-from fer.detection import DetectorSettings, detect_faces
+from fer.detection import detect_faces
 from fer.imageio import ImageDecodeError, decode_image
 from fer.pipeline import analyze
 from fer.results import analyze_bytes
@@ -138,7 +138,7 @@ def check_error(message: str, case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_engine_refuses_or_analyses_each_file(case: Case, files: dict[str, bytes], classifier) -> None:
     """The page's engine call (decode in memory, detect, classify, annotate): an error or faces."""
-    result = analyze_bytes(files[case.name], case.name, classifier, DetectorSettings())
+    result = analyze_bytes(files[case.name], case.name, classifier)
     if case.error:
         assert result.error is not None and result.faces == []
         check_error(result.error, case)

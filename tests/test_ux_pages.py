@@ -20,10 +20,10 @@ from streamlit.testing.v1 import AppTest
 import ui.common
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR
 from fer.data import csv_row_problems, load_split
-from fer.detection import DetectorSettings
+from fer.faces import mood
 from fer.imageio import decode_image
 from fer.labels import CLASS_NAMES
-from fer.pipeline import analyze, overall_mood
+from fer.pipeline import analyze
 from fer.results import analyze_bytes as analyse_bytes
 
 RUN_TIMEOUT = 300
@@ -97,7 +97,7 @@ def test_many_photos_get_a_compact_table_first(repo_root: Path, photos, classifi
     table = at.dataframe[0].value
     assert list(table["file"]) == [name for name, _ in photos]
     assert list(table.columns) == ["photo", "file", "faces", "top emotion", "confidence", "status"]
-    expected = {name: analyse_bytes(data, name, classifier, DetectorSettings()) for name, data in photos}
+    expected = {name: analyse_bytes(data, name, classifier) for name, data in photos}
     for _, row in table.iterrows():
         result = expected[row["file"]]
         if result.error:
@@ -105,10 +105,10 @@ def test_many_photos_get_a_compact_table_first(repo_root: Path, photos, classifi
         elif not result.faces:
             assert row["status"] == "no face" and row["faces"] == 0
         else:
-            mood = overall_mood(result.faces)  # weighted by size and detection confidence, as the page
+            reading = mood(result.faces)  # weighted by size and detection confidence, as the page
             assert row["status"] == "ok" and row["faces"] == len(result.faces)
-            assert row["top emotion"] == CLASS_NAMES[int(np.argmax(mood))]
-            assert row["confidence"] == round(float(mood.max()) * 100, 1)  # percent, one decimal as the details
+            assert row["top emotion"] == CLASS_NAMES[int(np.argmax(reading))]
+            assert row["confidence"] == round(float(reading.max()) * 100, 1)  # percent, one decimal as the details
             assert row["photo"].startswith("data:image/jpeg;base64,")
     # details on demand: one photo at a time (not four stacked reports), any other by choice
     assert detail_names(at) == ["astronaut.png"]
@@ -120,7 +120,7 @@ def test_many_photos_get_a_compact_table_first(repo_root: Path, photos, classifi
 
 def test_faces_are_numbered_left_to_right(classifier, photos) -> None:
     name, data = photos[1]
-    result = analyse_bytes(data, name, classifier, DetectorSettings())
+    result = analyse_bytes(data, name, classifier)
     xs = [f.box[0] for f in result.faces]
     assert len(xs) == 2 and xs == sorted(xs)
     assert [f["box"][0] for f in json.loads(json.dumps([f.to_dict() for f in result.faces]))] == xs
@@ -185,7 +185,7 @@ def test_mood_music_plays_a_synthesised_clip_for_the_mood(repo_root: Path, photo
     at = upload(open_page(repo_root, UPLOAD), photos[:1])
     assert not at.get("audio")  # optional: off until asked for
     at.toggle(key="upload_music").set_value(True).run()
-    faces = analyse_bytes(photos[0][1], photos[0][0], classifier, DetectorSettings()).faces
+    faces = analyse_bytes(photos[0][1], photos[0][0], classifier).faces
     mood = CLASS_NAMES[int(np.argmax(np.mean([f.probs for f in faces], axis=0)))]
     assert f"Overall mood **{mood}**" in texts(at)
     audio = at.get("audio")
@@ -197,7 +197,7 @@ def test_mood_music_plays_a_synthesised_clip_for_the_mood(repo_root: Path, photo
 def test_mood_music_prefers_the_users_own_clips(
     repo_root: Path, photos, classifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    faces = analyse_bytes(photos[0][1], photos[0][0], classifier, DetectorSettings()).faces
+    faces = analyse_bytes(photos[0][1], photos[0][0], classifier).faces
     mood = CLASS_NAMES[int(np.argmax(np.mean([f.probs for f in faces], axis=0)))]
     folder = tmp_path / mood
     folder.mkdir()

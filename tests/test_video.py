@@ -25,9 +25,12 @@ from videoclips import (
 )
 
 from fer.detection import detect_faces
+from fer.faces import mood as faces_mood
 from fer.labels import CLASS_NAMES
+from fer.options import Options
 from fer.pipeline import classify_boxes
-from fer.video import TRACK_GAP_S, VideoOptions, analyse_video
+from fer.tracking import TRACK_MAX_MISSED
+from fer.video import analyse_video
 from fer.videoio import ANALYSIS_MAX_SIDE, VideoError, VideoReader
 
 
@@ -35,7 +38,7 @@ from fer.videoio import ANALYSIS_MAX_SIDE, VideoError, VideoReader
 def two_faces(two_faces_clip: bytes, classifier):
     """The two-face clip analysed every frame without smoothing, and its annotated video."""
     out = io.BytesIO()
-    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(smoothing=0.0), out=out)
+    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(smoothing=0.0), out=out)
     return analysis, out.getvalue()
 
 
@@ -53,20 +56,57 @@ def test_ids_follow_the_faces_and_a_returning_face_gets_a_new_id(two_faces):
     analysis, _ = two_faces
     assert analysis.frames_decoded == len(analysis.sample_t) == 70
     sides = ids_by_side(analysis)
-    assert len(sides["left"]) == 1, sides  # the portrait keeps its id through the 0.3 s without faces
-    assert len(sides["right"]) == 2 and sides["right"][0] < sides["right"][1], sides  # gone 2.5 s > TRACK_GAP_S
-    assert 2.5 > TRACK_GAP_S
+    # The portrait keeps its id through the 3 frames without faces (held: fewer than TRACK_MAX_MISSED);
+    # the FER face, gone 25 frames (more), comes back under a new id.
+    assert 3 <= TRACK_MAX_MISSED < 25
+    assert len(sides["left"]) == 1, sides
+    assert len(sides["right"]) == 2 and sides["right"][0] < sides["right"][1], sides
     portrait, first, second = sides["left"][0], *sides["right"]
+    last_seen: dict[int, int] = {}
     for s, t in enumerate(analysis.sample_t):
-        present = set(analysis.row_id[analysis.row_sample == s].tolist())
+        rows = analysis.row_sample == s
+        detected = set(analysis.row_id[rows & ~analysis.row_followed].tolist())
+        held = set(analysis.row_id[rows & analysis.row_followed].tolist())
         show_portrait, show_fer = visible(t)
-        assert (portrait in present) == show_portrait, (t, present)
+        assert (portrait in detected) == show_portrait, (t, detected)
+        assert portrait in detected | held, (t, detected, held)  # in every frame's rows, held when not seen
         if not show_fer:
-            assert not present & {first, second}, (t, present)
+            assert not detected & {first, second}, (t, detected)
         elif t < 2.0:
-            assert present >= {first}, (t, present)
+            assert detected >= {first}, (t, detected)
         elif t >= 4.5 + 1.1:  # new faces are found by the next full scan (at most 1 s later)
-            assert second in present, (t, present)
+            assert second in detected, (t, detected)
+        for face_id in held:  # held only for a few frames after it was last detected, never before
+            assert 0 < s - last_seen[face_id] <= TRACK_MAX_MISSED, (t, face_id)
+        last_seen.update(dict.fromkeys(detected, s))
+
+
+def test_a_face_in_every_frame_is_in_every_frames_rows_under_one_id(video_faces, classifier):
+    """The detector misses the portrait in two blurred frames: it is held there (followed), same id."""
+    frames = []
+    for i in range(20):
+        frame = scene(video_faces, True, False, dx=i)
+        if i in (8, 9):
+            face = frame[40:440, 20 + i : 420 + i]
+            face[:] = cv2.GaussianBlur(face, (51, 51), 0)
+        frames.append(frame)
+    assert detect_faces(frames[8]) == [] and len(detect_faces(frames[7])) == 1
+    analysis = analyse_video(clip_bytes(frames), "blur.mp4", classifier, Options(smoothing=0.0))
+    assert np.bincount(analysis.row_sample, minlength=20).tolist() == [1] * 20  # one face row in every frame
+    assert len(analysis.face_ids) == 1
+    assert analysis.row_sample[analysis.row_followed].tolist() == [8, 9]
+    held = analysis.row_box[analysis.row_followed]
+    assert (held == analysis.row_box[7]).all()  # at its last detected box
+    np.testing.assert_allclose(analysis.row_probs[8], analysis.row_probs[7])  # and its last reading
+    assert analysis.faces()[0].frames == 18  # summaries count the frames it was seen in
+
+
+def test_a_face_gone_longer_than_it_is_held_leaves_empty_frames(video_faces, classifier):
+    frames = [scene(video_faces, True, False)] * 3 + [scene(video_faces, False, False)] * (TRACK_MAX_MISSED + 4)
+    analysis = analyse_video(clip_bytes(frames), "leaves.mp4", classifier)
+    rows = list(csv.DictReader(io.StringIO(analysis.to_csv())))
+    assert [r["followed"] for r in rows] == ["0"] * 3 + ["1"] * TRACK_MAX_MISSED + [""] * 4
+    assert all(r["face_id"] == "" for r in rows[-4:]) and len(rows) == len(frames)
 
 
 def test_summaries_times_on_screen(two_faces):
@@ -85,35 +125,41 @@ def test_summaries_times_on_screen(two_faces):
 
 
 def test_probabilities_are_the_per_frame_pipeline_on_the_decoded_frames(two_faces, two_faces_clip, classifier):
-    """Without smoothing, every face's probabilities are what classify_boxes gives on that frame."""
+    """Without smoothing, every detected face's probabilities are what classify_boxes gives on that frame
+    (a held face keeps its last reading: test_a_face_in_every_frame_is_in_every_frames_rows_under_one_id)."""
     analysis, _ = two_faces
     with av.open(io.BytesIO(two_faces_clip)) as container:
         grays = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
-    for r in range(0, len(analysis.row_id), 7):  # every 7th face row
+    for r in np.flatnonzero(~analysis.row_followed)[::7]:  # every 7th detected face row
         frame = int(analysis.sample_frame[analysis.row_sample[r]])
         box = tuple(int(v) for v in analysis.row_box[r])
         expected = classify_boxes(grays[frame], [box], classifier, tta=classifier.default_tta)[0].probs
         np.testing.assert_allclose(analysis.row_probs[r], expected, atol=0.02)
 
 
-def test_timelines_have_gaps_where_faces_are_absent(two_faces):
+def test_timelines_have_gaps_where_faces_are_absent(two_faces, video_faces, classifier):
     analysis, _ = two_faces
     sides = ids_by_side(analysis)
     t, probs = analysis.face_timeline(sides["right"][0])
     assert len(t) == len(analysis.sample_t) and probs.shape == (len(t), 7)
     absent = np.isnan(probs).all(axis=1)
-    assert not absent[t < 2.0].any() and absent[t >= 2.0].all()  # a gap, not a line to the next id
+    gone = 2.0 + TRACK_MAX_MISSED / TWO_FACES_FPS  # held for TRACK_MAX_MISSED frames after it left at 2 s
+    assert not absent[t < gone - 1e-9].any() and absent[t >= gone - 1e-9].all()  # a gap, no line to the next id
     t, mood = analysis.mood_timeline()
-    nothing = np.isnan(mood).all(axis=1)
-    assert np.array_equal(nothing, (t >= 3.0 - 1e-9) & (t < 3.3 - 1e-9))
-    np.testing.assert_allclose(mood[~nothing].sum(axis=1), 1.0, atol=1e-4)
+    assert not np.isnan(mood).any()  # the portrait is held through the 3 frames without a face
+    np.testing.assert_allclose(mood.sum(axis=1), 1.0, atol=1e-4)
+    blank = np.zeros((480, 640, 3), np.uint8)
+    for sample in range(0, len(t), 3):  # the photos' mood rule, frame by frame
+        np.testing.assert_allclose(mood[sample], faces_mood(analysis.faces_at(sample, blank)), atol=1e-5)
+    empty = analyse_video(clip_bytes([scene(video_faces, False, False)] * 3), "empty.mp4", classifier)
+    assert np.isnan(empty.mood_timeline()[1]).all()  # no face: no mood
     t_small, p_small = analysis.face_timeline(sides["left"][0], max_points=10)
     assert len(t_small) <= 10 and np.isnan(p_small).any() == False  # noqa: E712 - averaged over the gap
 
 
 def test_smoothing_steadies_the_probabilities(two_faces_clip, classifier, two_faces):
     raw, _ = two_faces
-    smooth = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(smoothing=0.9))
+    smooth = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(smoothing=0.9))
     portrait = ids_by_side(raw)["left"][0]
 
     def jitter(analysis, face_id: int) -> float:
@@ -124,7 +170,7 @@ def test_smoothing_steadies_the_probabilities(two_faces_clip, classifier, two_fa
 
 
 def test_every_n_frames_per_second(two_faces_clip, classifier):
-    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(fps=2))
+    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(fps=2))
     assert analysis.frames_decoded == 70 and len(analysis.sample_t) == 14
     np.testing.assert_allclose(np.diff(analysis.sample_t), 0.5, atol=1e-6)
     assert analysis.sample_durations() == pytest.approx([0.5] * 14)
@@ -134,11 +180,12 @@ def test_every_n_frames_per_second(two_faces_clip, classifier):
 def test_csv_has_a_row_per_face_per_frame_and_marks_empty_frames(two_faces):
     analysis, _ = two_faces
     rows = list(csv.DictReader(io.StringIO(analysis.to_csv())))
-    assert list(rows[0].keys()) == ["t_seconds", "frame", "face_id", "x", "y", "w", "h", "label", *CLASS_NAMES]
+    header = ["t_seconds", "frame", "face_id", "x", "y", "w", "h", "label", *CLASS_NAMES, "followed"]
+    assert list(rows[0].keys()) == header
     faces = [r for r in rows if r["face_id"]]
-    empty = [r for r in rows if not r["face_id"]]
-    assert len(faces) == len(analysis.row_id)
-    assert [float(r["t_seconds"]) for r in empty] == pytest.approx([3.0, 3.1, 3.2])
+    assert len(faces) == len(analysis.row_id) == len(rows)  # the portrait is held through the faceless frames
+    held = [float(r["t_seconds"]) for r in faces if r["followed"] == "1" and float(r["t_seconds"]) < 3.5]
+    assert held[-3:] == pytest.approx([3.0, 3.1, 3.2])
     assert {int(r["face_id"]) for r in faces} == set(analysis.face_ids)
     for r in faces:
         probs = [float(r[c]) for c in CLASS_NAMES]
@@ -156,7 +203,7 @@ def test_json_matches_the_csv_and_the_summaries(two_faces):
     assert "No face" not in " ".join(doc["notes"])
     first = doc["frames"][0]
     assert first["t"] == 0.0 and first["frame"] == 0 and len(first["faces"]) == 2
-    assert set(first["faces"][0]) == {"id", "box", "label", "probs"}
+    assert set(first["faces"][0]) == {"id", "box", "label", "probs", "followed"}
 
 
 def test_annotated_video_round_trip(two_faces, two_faces_clip):
@@ -300,7 +347,7 @@ def test_uploaded_bytes_never_touch_the_disk(two_faces_clip, classifier, tmp_pat
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     for var in ("TMPDIR", "TEMP", "TMP"):
         monkeypatch.setenv(var, str(private_tmp))
-    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(fps=5), out=io.BytesIO())
+    analysis = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(fps=5), out=io.BytesIO())
     with VideoReader(two_faces_clip, "two_faces.mp4") as reader:
         reader.frame_at(float(analysis.sample_t[3]))
     assert len(opened) == 3 and all(isinstance(f, io.BytesIO) for f in opened), opened

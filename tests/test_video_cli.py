@@ -15,7 +15,8 @@ from videoclips import TWO_FACES_FPS
 
 from fer.cli import main
 from fer.labels import CLASS_NAMES
-from fer.video import VideoOptions, analyse_video
+from fer.options import Options
+from fer.video import analyse_video
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_video_writes_csv_json_and_the_annotated_video(clip: Path, tmp_path: Pat
     args = ["video", str(clip), "--out", str(out), "--csv", str(csv_path), "--json", str(json_path), "--fps", "5"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    expected = analyse_video(clip, clip.name, classifier, VideoOptions(fps=5))  # the engine, as the page runs it
+    expected = analyse_video(clip, clip.name, classifier, Options(fps=5))  # the engine, as the page runs it
 
     assert csv_path.read_text() == expected.to_csv()
     doc = json.loads(json_path.read_text())

@@ -9,7 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from videoclips import clip_bytes, scene
 
-from fer.video import VideoOptions, analyse_video
+from fer.options import Options
+from fer.video import analyse_video
 
 RUN_TIMEOUT = 300
 VIDEO = "pages/video.py"
@@ -47,7 +48,7 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
     at = analyse(at, "two_faces.mp4", two_faces_clip)
 
     # What the engine computes with the page's defaults (sidebar defaults, card TTA, every frame).
-    expected = analyse_video(two_faces_clip, "two_faces.mp4", classifier, VideoOptions(tta=classifier.default_tta))
+    expected = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(tta=classifier.default_tta))
     assert "Results: two_faces.mp4" in texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Faces (ids)"] == str(len(expected.face_ids)) == "3"
@@ -61,14 +62,16 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
     assert {b.label for b in at.get("download_button")} == {"Annotated video (MP4)", "Frames (CSV)", "Frames (JSON)"}
     assert "gets a new id" in texts(at)
 
-    at.slider(key="video_scrub").set_value(3.1).run()  # one of the three frames without a face
-    assert not at.exception and "No face in this frame." in texts(at)
+    at.slider(key="video_scrub").set_value(3.1).run()  # one of the three frames without a face ...
+    assert not at.exception and "No face in this frame." not in texts(at)
     assert at.get("image")[0].proto.imgs[0].caption == "frame 31 at 3.10 s"
+    held = [c for c in at.get("plotly_chart") if "held: not detected in this frame" in c.proto.spec]
+    assert len(held) == 1  # ... where the portrait is held at its last box, and says so
     charts_before = len(at.get("plotly_chart"))
     at.slider(key="video_scrub").set_value(0.5).run()
-    assert "No face in this frame." not in texts(at)
     assert at.get("image")[0].proto.imgs[0].caption == "frame 5 at 0.50 s"
-    assert len(at.get("plotly_chart")) == charts_before + 2  # both faces' probability bars
+    assert len(at.get("plotly_chart")) == charts_before + 1  # both faces' probability bars
+    assert not [c for c in at.get("plotly_chart") if "held: not detected" in c.proto.spec]
 
     at.switch_page("pages/home.py").run()  # results survive a visit to another page
     at.switch_page(VIDEO).run()

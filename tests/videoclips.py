@@ -60,7 +60,7 @@ TWO_FACES_SCRIPT = [
     (2.0, 3.0, True, False),  # the FER face leaves ...
     (3.0, 3.3, False, False),  # ... three frames without any face ...
     (3.3, 4.5, True, False),
-    (4.5, 7.0, True, True),  # ... and it comes back after 2.5 s (longer than TRACK_GAP_S): a new id
+    (4.5, 7.0, True, True),  # ... and it comes back 25 frames later (more than TRACK_MAX_MISSED): a new id
 ]
 
 

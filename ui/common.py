@@ -7,7 +7,7 @@ the user's settings from, so all pages and all webcam threads share one loaded c
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -21,17 +21,10 @@ protect_server_process()
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card  # noqa: E402
 from fer.detection import DetectorSettings  # noqa: E402
+from fer.options import Options  # noqa: E402
 
+#: Session-state key of the sidebar's :class:`fer.options.Options`, read by every page.
 SETTINGS_KEY = "fer_settings"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the sidebar controls, read by every page."""
-
-    model_name: str = DEFAULT_MODEL
-    detector: DetectorSettings = field(default_factory=DetectorSettings)
-    tta: bool | None = None  # None: the model card's default
 
 
 def ensure_app_navigation() -> None:
@@ -54,7 +47,7 @@ def _load_classifier(name: str) -> Classifier:
 
 def load_classifier(name: str | None = None) -> Classifier | None:
     """The shared classifier for ``name`` (default: the sidebar's), or None after showing why not."""
-    name = name or current_settings().model_name
+    name = name or current_settings().model
     try:
         return _load_classifier(name)
     except ModelError as exc:
@@ -76,8 +69,12 @@ def model_card(name: str) -> dict | None:
         return None
 
 
-def sidebar() -> Settings:
-    """Draw the shared sidebar (model, detector sensitivity, min face size, TTA) and store its values."""
+def sidebar() -> Options:
+    """Draw the shared sidebar (model, detector sensitivity, min face size, TTA) and store its values.
+
+    The sidebar sets the model, detector and TTA of the options; the other fields keep their defaults
+    (pages with their own controls, e.g. smoothing, replace them).
+    """
     models = list_models()
     with st.sidebar:
         st.header("Settings")
@@ -123,8 +120,8 @@ def sidebar() -> Settings:
             help="Average the prediction of the face and its mirror image: a little more accurate, twice the work.",
         )
         st.caption("Everything runs on this computer: no image leaves it.")
-    settings = Settings(
-        model_name=name,
+    settings = Options(
+        model=name,
         detector=DetectorSettings(min_neighbors=11 - sensitivity, min_size=int(min_size), margin=float(margin)),
         tta=tta,
     )
@@ -132,9 +129,9 @@ def sidebar() -> Settings:
     return settings
 
 
-def current_settings() -> Settings:
+def current_settings() -> Options:
     """The sidebar's latest values (defaults before the sidebar first ran)."""
-    return st.session_state.get(SETTINGS_KEY, Settings())
+    return st.session_state.get(SETTINGS_KEY, Options())
 
 
 # ----------------------------------------------------------------------------- state across pages

@@ -209,7 +209,7 @@ def show_model_comparison(
     second = load_classifier(other)
     if second is None:
         return
-    other_tta = second.default_tta if current_settings().tta is None else bool(current_settings().tta)
+    other_tta = current_settings().resolve_tta(second)
     a, b = evaluation, run_evaluation(second, data, other_tta, persist)
     if votes is None:
         show_comparison(Comparison(model_name, other, a, b))

@@ -7,9 +7,12 @@ the page (which needs a running WebRTC session) so it can be tested with AppTest
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import streamlit as st
 
+from fer.faces import FaceResult, mood
 from fer.labels import CLASS_NAMES
 from fer.live import LiveProcessor
 from ui.charts import probability_bars_html
@@ -41,34 +44,41 @@ def stats_panel(processor: LiveProcessor, playing: bool, start_frames: int) -> N
     mid[0].metric("Per-frame ms", f"{stats.ms:.1f}" if live else "—", help="Detection, classification and overlay")
     mid[1].metric("Faces", str(stats.n_faces) if live else "—")
     if not live:
-        st.metric("Emotion", "—", help="Largest face, smoothed over frames")
+        st.metric("Emotion", "—", help="Smoothed over frames; several faces: their mood")
         st.markdown(probability_bars_html(None, muted=True), unsafe_allow_html=True)
         st.caption("Stopped: press **START** for live figures." if not playing else "Waiting for the first frame…")
     else:
-        faces_panel(list(stats.face_probs))
+        faces_panel(stats.faces)
         st.caption(f"Input video: {stats.size[0]}×{stats.size[1]}")
     if processor.last_error:
         st.warning(f"{processor.errors} frame(s) failed; last error: {processor.last_error}", icon="⚠️")
 
 
-def faces_panel(face_probs: list[np.ndarray]) -> None:
-    """One face: its emotion and bars. Several: the group mood, then each face under its number on the video."""
-    if not face_probs:
+def faces_panel(faces: Sequence[FaceResult]) -> None:
+    """One face: its emotion and bars. Several: the group mood, then each face under its number on the video.
+
+    Faces come in numbering order (left to right, as on the video and on photos).
+    """
+    if not faces:
         st.metric("Emotion", "—", help="No face in view")
         st.markdown(probability_bars_html(None), unsafe_allow_html=True)
         return
-    if len(face_probs) == 1:
-        probs = face_probs[0]
+    if len(faces) == 1:
+        probs = faces[0].probs
         st.metric("Emotion", CLASS_NAMES[int(np.argmax(probs))], help="Smoothed over frames")
         st.markdown(probability_bars_html(probs), unsafe_allow_html=True)
         return
-    mood = np.mean(face_probs, axis=0)
-    st.metric("Group mood", CLASS_NAMES[int(np.argmax(mood))], help=f"Mean of the {len(face_probs)} faces")
-    st.markdown(probability_bars_html(mood), unsafe_allow_html=True)
-    for number, probs in enumerate(face_probs[:MAX_FACES_SHOWN], 1):
-        top = int(np.argmax(probs))
-        st.markdown(f"**Face {number}**: {CLASS_NAMES[top]} {probs[top]:.0%}")
-        st.markdown(probability_bars_html(probs), unsafe_allow_html=True)
-    if len(face_probs) > MAX_FACES_SHOWN:
-        hidden = len(face_probs) - MAX_FACES_SHOWN
+    group = mood(faces)
+    st.metric(
+        "Group mood",
+        CLASS_NAMES[int(np.argmax(group))],
+        help=f"The {len(faces)} faces averaged, larger faces counting more (as on photos)",
+    )
+    st.markdown(probability_bars_html(group), unsafe_allow_html=True)
+    for number, face in enumerate(faces[:MAX_FACES_SHOWN], 1):
+        held = " (held)" if face.followed else ""
+        st.markdown(f"**Face {number}** (#{face.track_id}): {face.label} {face.confidence:.0%}{held}")
+        st.markdown(probability_bars_html(face.probs), unsafe_allow_html=True)
+    if len(faces) > MAX_FACES_SHOWN:
+        hidden = len(faces) - MAX_FACES_SHOWN
         st.caption(f"+{hidden} more face{'s' if hidden > 1 else ''} (counted in the group mood; numbers on the video).")

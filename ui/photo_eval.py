@@ -17,6 +17,7 @@ from fer.classifier import Classifier
 from fer.data import DatasetError
 from fer.detection import DetectorSettings
 from fer.labels import CLASS_NAMES
+from fer.options import Options
 from fer.photo_eval import NO_FACE, PhotoEvaluation, PhotoSet, evaluate_photos, open_photo_set, photo_set_from_zip
 from ui.charts import confusion_figure
 from ui.results import enlarge, pct
@@ -93,8 +94,7 @@ def _evaluation(
         kept[key] = evaluate_photos(
             photos,
             classifier,
-            detector,
-            tta=tta,
+            Options(detector=detector, tta=tta),
             progress=lambda done, total: bar.progress(done / total, f"Analysed {done:,}/{total:,} photos"),
         )
         bar.empty()

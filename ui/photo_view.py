@@ -19,9 +19,10 @@ import numpy as np
 import streamlit as st
 
 from fer.classifier import Classifier
+from fer.faces import FaceResult, voters
+from fer.faces import mood as overall_mood
 from fer.labels import CLASS_NAMES
 from fer.music import mime_type, synth_clip, user_clips
-from fer.pipeline import FaceResult, overall_mood, voters
 from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within, png_side
 from ui.charts import probability_bars
 from ui.common import (
@@ -73,7 +74,7 @@ def analyse(photo: StoredPhoto, classifier: Classifier, whole: bool | None = Non
 
     def compute() -> ImageResult:
         with st.spinner(f"Finding faces in {photo.name}…"):
-            return analyze_bytes(photo.data, photo.name, classifier, settings.detector, bool(whole), settings.tta)
+            return analyze_bytes(photo.data, photo.name, classifier, settings, bool(whole))
 
     return remembered_result(photo.key, key, compute)
 

@@ -11,8 +11,8 @@ from collections import Counter
 import cv2
 import numpy as np
 
+from fer.faces import FaceResult
 from fer.labels import CLASS_NAMES
-from fer.pipeline import FaceResult
 from fer.results import ImageResult
 
 #: What the page says about faces that the plain detector did not find (never silent).

@@ -5,14 +5,17 @@ Numbers come from :class:`fer.video.VideoAnalysis`; this module only lays them o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from fer.labels import CLASS_NAMES
-from fer.video import TRACK_GAP_S, VideoOptions, draw_faces
+from fer.options import Options
+from fer.overlay import annotate
+from fer.tracking import TRACK_MAX_MISSED
 from fer.video_result import VideoAnalysis
 from fer.videoio import VideoError, VideoReader
 from ui.charts import probability_bars, timeline_figure
-from ui.common import Settings
 from ui.results import duration
 from ui.video_job import VideoJob
 
@@ -22,7 +25,7 @@ PROGRESS_REFRESH_S = 0.5
 CHART_CONFIG = {"displayModeBar": False}
 
 
-def options_panel(settings: Settings) -> tuple[VideoOptions, bool]:
+def options_panel(settings: Options) -> tuple[Options, bool]:
     """Analysis rate, smoothing and whether to write the annotated video; detector and TTA from the sidebar."""
     rate_col, smooth_col, write_col = st.columns([2, 2, 2])
     with rate_col:
@@ -44,7 +47,7 @@ def options_panel(settings: Settings) -> tuple[VideoOptions, bool]:
         "Smoothing",
         min_value=0.0,
         max_value=0.95,
-        value=VideoOptions().smoothing,
+        value=Options.smoothing,
         step=0.05,
         key="video_smoothing",
         help="Weight of a face's earlier frames in its probabilities: 0 shows every frame's raw prediction.",
@@ -55,10 +58,7 @@ def options_panel(settings: Settings) -> tuple[VideoOptions, bool]:
         key="video_write",
         help="An H.264 MP4 with each face's box, emotion and id, at the original frame rate (with its sound).",
     )
-    options = VideoOptions(
-        fps=None if every else float(fps), smoothing=float(smoothing), tta=settings.tta, detector=settings.detector
-    )
-    return options, write
+    return replace(settings, fps=None if every else float(fps), smoothing=float(smoothing)), write
 
 
 def progress_panel(job: VideoJob) -> None:
@@ -112,8 +112,8 @@ def faces_tables(analysis: VideoAnalysis) -> None:
     summaries = analysis.faces()
     st.markdown("**Faces**")
     st.caption(
-        f"Each face keeps its id while it stays in the picture; a face gone for more than {TRACK_GAP_S:g} s "
-        "that comes back gets a new id."
+        "Each face keeps its id while it stays in the picture (a face the detector misses is held at its last "
+        f"box for up to {TRACK_MAX_MISSED} analysed frames); a face gone longer that comes back gets a new id."
     )
     percent = {
         n: st.column_config.ProgressColumn(n, format="percent", min_value=0.0, max_value=1.0) for n in CLASS_NAMES
@@ -150,7 +150,10 @@ def face_timelines(analysis: VideoAnalysis) -> None:
 
 def mood_timeline(analysis: VideoAnalysis) -> None:
     st.markdown("**Overall mood over time**")
-    st.caption("The mean over the faces in each analysed frame; gaps where no face was found.")
+    st.caption(
+        "The faces of each analysed frame averaged, larger and more surely detected faces counting more "
+        "(as on photos); gaps where no face was found."
+    )
     times, mood = analysis.mood_timeline()
     st.plotly_chart(timeline_figure(times, mood, height=240), key="video_mood", config=CHART_CONFIG)
 
@@ -172,14 +175,15 @@ def frame_scrubber(job: VideoJob) -> None:
     faces = analysis.faces_at(sample, rgb)
     image_col, bars_col = st.columns([3, 2])
     frame_no = int(analysis.sample_frame[sample])
-    image_col.image(draw_faces(rgb, faces), caption=f"frame {frame_no} at {analysis.sample_t[sample]:.2f} s")
+    image_col.image(annotate(rgb, faces), caption=f"frame {frame_no} at {analysis.sample_t[sample]:.2f} s")
     with bars_col:
         if not faces:
             st.caption("No face in this frame.")
-        for face_id, face in faces:
+        for face in faces:
+            held = " (held: not detected in this frame)" if face.followed else ""
             st.plotly_chart(
-                probability_bars(face.probs, title=f"#{face_id}: {face.label}", height=230),
-                key=f"video_scrub_bars_{face_id}",
+                probability_bars(face.probs, title=f"#{face.track_id}: {face.label}{held}", height=230),
+                key=f"video_scrub_bars_{face.track_id}",
                 config=CHART_CONFIG,
             )
 

@@ -13,7 +13,8 @@ import threading
 import time
 
 from fer.classifier import Classifier
-from fer.video import VideoOptions, analyse_video
+from fer.options import Options
+from fer.video import analyse_video
 from fer.video_result import VideoAnalysis
 from fer.videoio import VideoError
 
@@ -24,7 +25,7 @@ class VideoJob:
     """Analyse ``data`` (an uploaded file's bytes) with ``options``; poll ``running``, ``fraction``, ``eta_s``."""
 
     def __init__(
-        self, data: bytes, name: str, classifier: Classifier, options: VideoOptions, *, write_video: bool = True
+        self, data: bytes, name: str, classifier: Classifier, options: Options, *, write_video: bool = True
     ) -> None:
         self.data = data  # kept: the frame scrubber decodes single frames from it
         self.name = name
@@ -39,7 +40,7 @@ class VideoJob:
         self.video: bytes | None = None
         self.error: str | None = None
         self._classifier = classifier
-        self.tta = classifier.default_tta if options.tta is None else options.tta
+        self.tta = options.resolve_tta(classifier)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"video-{name}", daemon=True)
 
