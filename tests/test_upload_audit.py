@@ -18,12 +18,12 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from test_ux_pages import UPLOAD, detail_names, go, open_page, photo_key, photos, portrait, texts, upload
 
-from fer.detection import DetectorSettings
-from fer.imageio import _available_formats, decode_image
-from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
-from fer.overlay import draw_faces
 from fer.faces import FaceResult
 from fer.faces import mood as overall_mood
+from fer.imageio import _available_formats, decode_image
+from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
+from fer.options import Options
+from fer.overlay import draw_faces
 from fer.results import ImageResult, analyze_bytes, annotated_png
 from fer.saliency import saliency_legend
 from ui.results import mood_hint, source_note
@@ -118,7 +118,7 @@ def test_every_format_the_decoder_reads_is_offered_and_a_tiff_is_analysed(
     buf = io.BytesIO()
     Image.open(astronaut_path).convert("RGB").save(buf, format="TIFF")
     upload(at, [("astronaut.tif", buf.getvalue())])
-    expected = analyze_bytes(buf.getvalue(), "astronaut.tif", classifier, DetectorSettings())
+    expected = analyze_bytes(buf.getvalue(), "astronaut.tif", classifier, Options())
     assert len(expected.faces) == 1 and "**1 face found**" in texts(at)
 
 
@@ -135,7 +135,7 @@ def big_photo(portrait: np.ndarray) -> bytes:
 
 
 def test_a_large_photo_has_one_size_in_caption_png_and_exports(repo_root: Path, big_photo: bytes, classifier) -> None:
-    result = analyze_bytes(big_photo, "big.jpg", classifier, DetectorSettings())
+    result = analyze_bytes(big_photo, "big.jpg", classifier, Options())
     assert result.shape[1] == 4096 and result.to_dict()["size"] == [6000, 4000]
     assert result.faces, "the portrait is found"
     at = upload(open_page(repo_root, UPLOAD), [("big.jpg", big_photo)])
@@ -184,7 +184,7 @@ def test_the_table_shows_no_none_and_rounds_as_the_details(repo_root: Path, phot
     rows = table.value.set_index("file")
     assert rows.loc["broken.jpg", "status"] == "unreadable" and np.isnan(rows.loc["broken.jpg", "faces"])
     at.selectbox(key="upload_detail").set_value(photo_key(at, "pair.png")).run()
-    pair = analyze_bytes(photos[1][1], "pair.png", classifier, DetectorSettings())
+    pair = analyze_bytes(photos[1][1], "pair.png", classifier, Options())
     mood = overall_mood(pair.faces)
     shown = f"{rows.loc['pair.png', 'confidence']:.1f}%"
     assert shown == f"{mood.max():.1%}"
@@ -225,7 +225,7 @@ def test_a_mixed_group_gets_a_hint_that_the_faces_disagree() -> None:
 
 
 def test_a_png_for_the_pair_is_the_photos_size(photos, classifier) -> None:
-    result = analyze_bytes(photos[1][1], "pair.png", classifier, DetectorSettings())
+    result = analyze_bytes(photos[1][1], "pair.png", classifier, Options())
     drawn = decode_image(annotated_png(photos[1][1], "pair.png", result.faces, result.shape))
     assert drawn.shape[:2] == result.shape == tuple(result.original_shape)  # small photos: as before
 
