@@ -2,6 +2,6 @@
 
 import sys
 
-from fer.cli import main
+from fer.cli.main import main
 
 sys.exit(main())

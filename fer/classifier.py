@@ -6,7 +6,7 @@ card's accuracy figures are computed through this same path.
 
 This module never imports TensorFlow or Keras: it is the dashboard server's model, and TensorFlow in
 that process makes the webcam page's pylibsrtp segfault (issue 16). A model is served from its
-``.tflite`` file only; making one from ``.keras`` is :mod:`fer.convert`'s job (``python -m fer convert``).
+``.tflite`` file only; making one from ``.keras`` is :mod:`fer.train.convert`'s job (``python -m fer convert``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The model registry and model cards: which models exist, where their files are, what their cards say.
 
 Kept apart from :mod:`fer.classifier` (which runs a model) so listing models, reading a card or
-naming a file never loads a runtime; :mod:`fer.card` writes the cards this module reads.
+naming a file never loads a runtime; :mod:`fer.train.card` writes the cards this module reads.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The dashboard's pages driven headlessly with Streamlit's AppTest: real model, real data, no mocks.
 
-Expected values are computed here through the engine (``fer.pipeline``, ``fer.cli``), never hard-coded,
+Expected values are computed here through the engine (``fer.pipeline``, ``fer.cli.main``), never hard-coded,
 so the tests keep passing when the shipped model is retrained.
 """
 
@@ -18,8 +18,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.common
-from fer import cli
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
+from fer.cli.main import main as cli_main
 from fer.data import load_split
 from fer.detection import DetectorSettings
 from fer.imageio import decode_image
@@ -131,7 +131,7 @@ def test_corrupt_upload_is_reported_and_others_still_show(repo_root: Path, astro
 
 def test_upload_exports_match_cli(astronaut_path: Path, classifier, capsys: pytest.CaptureFixture) -> None:
     """The upload page's JSON/CSV downloads are built by fer.results, as ``predict --json`` is."""
-    assert cli.main(["predict", str(astronaut_path), "--json"]) == 0
+    assert cli_main(["predict", str(astronaut_path), "--json"]) == 0
     from_cli = json.loads(capsys.readouterr().out)
     result = analyze_bytes(astronaut_path.read_bytes(), "astronaut.png", classifier)
     assert json.loads(results_json([result])) == [{**from_cli[0], "path": "astronaut.png"}]
@@ -143,7 +143,7 @@ def test_upload_exports_match_cli(astronaut_path: Path, classifier, capsys: pyte
 def test_evaluation_matches_cli(
     repo_root: Path, fer2013_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    assert cli.main(["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--json"]) == 0
+    assert cli_main(["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--json"]) == 0
     expected = json.loads(capsys.readouterr().out)
     monkeypatch.setenv("FER2013_DIR", str(fer2013_dir))
     at = open_page(repo_root, EVALUATION)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from fer.batch import BatchError, done_files, read_rows, run_batch
 from fer.batch_report import summarise, write_html
-from fer.cli import main
+from fer.cli.main import main
 from fer.labels import CLASS_NAMES
 from fer.options import Options
 

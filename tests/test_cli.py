@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fer.cli import main
+from fer.cli.main import main
 from fer.labels import CLASS_NAMES
 from fer.metrics import report
 
@@ -115,7 +115,7 @@ def test_evaluate_three_models_is_a_clear_error(fer2013_dir: Path, capsys: pytes
 
 def test_every_command_takes_the_one_set_of_options_flags() -> None:
     """predict, evaluate, batch and video read the same flags into the same options object."""
-    from fer.cli import build_parser
+    from fer.cli.main import build_parser
     from fer.detection import DetectorSettings
     from fer.options import Options, from_args
 

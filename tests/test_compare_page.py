@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fer import cli
+from fer.cli import main as cli
 from fer.labels import CLASS_NAMES
 
 RUN_TIMEOUT = 300
@@ -42,4 +42,3 @@ def test_comparison_view_shows_the_cli_deltas(
     assert f"{d['total']:,} faces" in "\n".join(str(m.value) for m in at.markdown)
     at.radio(key="compare_gallery").set_value("only_a_right").run()
     assert not at.exception and not at.error
-

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fer.classifier import Classifier, ModelError
-from fer.convert import convert
+from fer.train.convert import convert
 
 
 def _copy(model_stem: Path, tmp_path: Path, *suffixes: str) -> Path:

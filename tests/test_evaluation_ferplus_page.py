@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fer import cli, robustness
+from fer import robustness
 from fer.classifier import Classifier
+from fer.cli import main as cli
 from fer.data import load_split
 from fer.degrade import KINDS
 from fer.evaluate import evaluate

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer import cli
+from fer.cli import main as cli
 from fer.data import DatasetError, folder_files, load_split
 from fer.evaluate import evaluate
 from fer.ferplus import SplitVotes, find_votes_file, read_votes, split_votes

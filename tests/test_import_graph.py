@@ -12,16 +12,26 @@ from pathlib import Path
 FER = Path(__file__).resolve().parent.parent / "fer"
 
 
-def fer_imports(path: Path) -> set[str]:
+def module_name(path: Path) -> str:
+    """``fer/cli/main.py`` -> ``cli.main``; a package's ``__init__.py`` -> the package (``cli``)."""
+    parts = list(path.relative_to(FER).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) or "fer"
+
+
+def fer_imports(path: Path, modules: set[str]) -> set[str]:
     """The ``fer`` modules a file imports anywhere in it (top level, in functions, under TYPE_CHECKING)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "fer":
-            parts = node.module.split(".")
-            found.update([parts[1]] if len(parts) > 1 else [a.name for a in node.names])
+            base = node.module.split(".", 1)[1] if "." in node.module else ""
+            for alias in node.names:  # ``from fer.cli import video`` imports the module cli.video
+                candidate = f"{base}.{alias.name}" if base else alias.name
+                found.add(candidate if candidate in modules else base)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("fer."))
-    return found - {path.stem}
+            found.update(a.name.split(".", 1)[1] for a in node.names if a.name.startswith("fer."))
+    return found - {module_name(path), ""}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -50,6 +60,28 @@ def test_find_cycle_finds_one() -> None:
 
 
 def test_the_engine_has_no_import_cycle() -> None:
-    graph = {path.stem: fer_imports(path) for path in FER.glob("*.py")}
-    assert {"cli", "video_cli", "video_bench", "stream", "faces"} <= set(graph)
+    paths = [p for p in FER.rglob("*.py") if "__pycache__" not in p.parts]
+    modules = {module_name(p) for p in paths}
+    graph = {module_name(p): fer_imports(p, modules) for p in paths}
+    assert {"cli.main", "cli.video", "bench.video", "train.loop", "stream", "faces"} <= set(graph)
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_only_the_command_line_and_benchmarks_reach_the_tensorflow_zone() -> None:
+    """``fer.train`` (Keras, TensorFlow) is imported by no serving module: only by itself, the CLI's
+    ``convert`` command and the Keras baseline of the benchmarks. The app never imports fer.cli or
+    fer.bench either (tests/test_native_imports.py checks the running server)."""
+    paths = [p for p in FER.rglob("*.py") if "__pycache__" not in p.parts]
+    modules = {module_name(p) for p in paths}
+    allowed = ("train", "cli", "bench")
+    for path in paths:
+        name = module_name(path)
+        if name.split(".")[0] in allowed or name == "__main__":  # python -m fer is the CLI
+            continue
+        reached = {m for m in fer_imports(path, modules) if m.split(".")[0] in allowed}
+        assert not reached, f"fer.{name} imports {sorted(reached)}"
+    app = FER.parent
+    for script in [app / "app.py", *sorted((app / "pages").glob("*.py")), *sorted((app / "ui").glob("*.py"))]:
+        text = script.read_text(encoding="utf-8")
+        for zone in allowed:
+            assert f"fer.{zone}" not in text.replace("python -m fer.train", ""), f"{script.name} names fer.{zone}"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fer.cli import main
+from fer.cli.main import main
 from fer.data import DatasetError
 from fer.imageio import decode_image
 from fer.labels import CLASS_NAMES

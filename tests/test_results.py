@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.cli import main
+from fer.cli.main import main
 from fer.detection import DetectorSettings
 from fer.imageio import MAX_SIDE
 from fer.labels import CLASS_NAMES

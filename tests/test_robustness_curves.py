@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer import cli, robustness
+from fer import robustness
+from fer.cli import main as cli
 from fer.degrade import KINDS
 from fer.robustness import passes, sample_indices
 

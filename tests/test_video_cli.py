@@ -13,7 +13,7 @@ import av
 import pytest
 from videoclips import TWO_FACES_FPS
 
-from fer.cli import main
+from fer.cli.main import main
 from fer.labels import CLASS_NAMES
 from fer.options import Options
 from fer.video import analyse_video

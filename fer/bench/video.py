@@ -35,7 +35,7 @@ import av
 import cv2
 import numpy as np
 
-from fer.bench import webcam_frame
+from fer.bench.latency import webcam_frame
 from fer.classifier import Classifier
 from fer.options import Options
 from fer.video import analyse_video

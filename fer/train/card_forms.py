@@ -3,7 +3,7 @@
 FER2013 exists as the original ``fer2013.csv`` (raw pixels) and as the image-folder copy (histogram-
 equalised JPEGs). A model trained on one form loses points on the other, so the card reports both,
 measured through :class:`fer.classifier.Classifier` with the card's own temperature and TTA default: the
-figures ``python -m fer evaluate`` gives on each form. ``python -m fer.card_forms --model models/NAME``
+figures ``python -m fer evaluate`` gives on each form. ``python -m fer.train.card_forms --model models/NAME``
 adds the block to an existing card (no retraining: the card's other fields are kept).
 """
 
@@ -92,7 +92,7 @@ def add_to_card(stem: Path, sources: dict[str, Path] | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m fer.card_forms", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m fer.train.card_forms", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="model stem, e.g. models/fer_cnn_v2")
     p.add_argument("--folder", default=None, help="FER2013 image-folder root (default: FER2013_DIR)")
     p.add_argument("--csv", default=None, help=f"fer2013.csv(.gz) (default: {DEFAULT_CSV} beside the folder)")

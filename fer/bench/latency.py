@@ -90,7 +90,7 @@ def _paired_timings(
 def _keras_baseline(classifier: Classifier) -> Callable[[np.ndarray], object]:
     import tensorflow as tf
 
-    from fer.convert import load_keras
+    from fer.train.convert import load_keras
 
     if classifier.keras_path is None:
         raise ModelError(f"{classifier.name}: no .keras file beside the model, so no Keras baseline")

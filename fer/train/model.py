@@ -29,7 +29,7 @@ class Recipe:
     weight_decay: float
     label_smoothing: float
     # v2 fields (defaults reproduce the v1 "cpu" recipe, so old checkpoints' state.json still loads).
-    augment: str = "v1"  # "v1": three chained resamples on every face; "v2": see fer.train.augment_v2
+    augment: str = "v1"  # "v1": three chained resamples on every face; "v2": see fer.train.augment.augment_v2
     geo_prob: float = 1.0  # v2: share of faces that get a (resampling) affine warp; the rest stay sharp
     zoom: float = 0.1  # v2: framing jitter, scale +-zoom
     shift: float = 0.1  # v2: framing jitter, shift +-shift of the side

@@ -1,5 +1,5 @@
 """``evaluate --ferplus PATH`` and ``evaluate --robustness``: the FER+ block and the robustness curves of
-``python -m fer evaluate``, kept out of :mod:`fer.cli` so its changes stay small.
+``python -m fer evaluate``, kept out of :mod:`fer.cli.main` so its changes stay small.
 
 The ``"ferplus"`` block appears whenever votes are found (``--ferplus PATH``, else ``ferplus.csv`` beside
 the data, else beside the default FER2013 folder); ``"robustness"`` only with ``--robustness``.

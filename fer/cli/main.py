@@ -16,11 +16,11 @@ from pathlib import Path
 
 from fer.batch import BatchError
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError
+from fer.cli.eval_extras import add_evaluate_extras, extras, print_extras
+from fer.cli.video import add_video_parser, run_video
 from fer.data import DatasetError, default_data_dir, load_split
-from fer.eval_extras import add_evaluate_extras, extras, print_extras
 from fer.labels import CLASS_NAMES, SPLITS
 from fer.options import add_arguments, from_args
-from fer.video_cli import add_video_parser, run_video
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """The only way the project turns ``.keras`` into ``.tflite`` outside training (never in the app)."""
-    from fer.convert import convert
+    from fer.train.convert import convert
 
     done = convert(args.model)
     if args.json:
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "bench":
-            from fer.bench import run_bench
+            from fer.bench.latency import run_bench
 
             return run_bench(args)
         if args.command == "batch":

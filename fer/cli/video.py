@@ -31,7 +31,7 @@ def add_video_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 def run_video(args: argparse.Namespace) -> int:
     if args.bench:
-        from fer.video_bench import run_video_bench
+        from fer.bench.video import run_video_bench
 
         return run_video_bench(args)
     if args.input is None:

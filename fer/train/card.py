@@ -16,11 +16,11 @@ import keras
 import numpy as np
 
 from fer.classifier import Classifier, file_sha256
-from fer.convert import keras_to_tflite
 from fer.data import load_split
 from fer.labels import CLASS_NAMES, FACE_SIZE, SPLITS
 from fer.metrics import fit_temperature, reliability, report, softmax
-from fer.model import Recipe, build_model, count_macs
+from fer.train.convert import keras_to_tflite
+from fer.train.model import Recipe, build_model, count_macs
 
 INPUT_SPEC = {
     "shape": [FACE_SIZE, FACE_SIZE, 1],
@@ -128,7 +128,7 @@ def finalize(out: Path, ckpt_dir: Path, data: str, eval_limit: int = 0) -> dict:
         },
         evaluation=evaluation,
     )
-    from fer.card_forms import forms_block  # both FER2013 forms, with the card's final temperature
+    from fer.train.card_forms import forms_block  # both FER2013 forms, with the card's final temperature
 
     if not eval_limit:  # full splits only: a smoke run's card stays quick
         card["forms"] = forms_block(Classifier(tflite, card, keras_path, name=out.name))
