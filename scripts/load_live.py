@@ -38,12 +38,10 @@ import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
-from fakecam import make_fake_webcam  # noqa: E402
-
-from scripts.app_server import app_process, chromium_path  # noqa: E402
-from scripts.live_browser import LiveTab, LiveTabError, launch_chromium, load_average, process_usage  # noqa: E402
+from tests.support.app_server import app_process, chromium_path  # noqa: E402
+from tests.support.fakecam import make_fake_webcam  # noqa: E402
+from tests.support.live_browser import LiveTab, LiveTabError, launch_chromium, load_average, process_usage  # noqa: E402
 
 PORTRAIT = REPO.parent / "shared" / "faces" / "astronaut.png"
 WARMUP_S = 8.0  # after every viewer streams: the bitrate and resolution ramp up first
@@ -106,7 +104,7 @@ def browser_cpu_s() -> float:
 
 
 def start_servers(stack: ExitStack, count: int, workdir: Path, cpus: str | None) -> list[Server]:
-    from conftest import free_port
+    from tests.support.environment import free_port
 
     servers = []
     for i in range(count):

@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fakecam import make_fake_webcam  # noqa: E402
+from tests.support.fakecam import make_fake_webcam  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

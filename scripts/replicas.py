@@ -36,8 +36,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `scripts.` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.app_server import REPO, AppServerError, start_app, stop_app, wait_healthy
 from scripts.make_cert import ensure_certificate, local_addresses
+from tests.support.app_server import REPO, AppServerError, start_app, stop_app, wait_healthy
 
 DEPLOY = REPO / "deploy"
 SITE_TEMPLATE = DEPLOY / "fer-replicas.conf.template"

@@ -19,7 +19,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from scripts.app_server import CHROMIUM_ARGS, chromium_path, running_app  # noqa: E402
+from tests.support.app_server import CHROMIUM_ARGS, chromium_path, running_app  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots"

@@ -15,29 +15,18 @@ import re
 import subprocess
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from hypothesis import settings as hypothesis_settings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
-
-
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
-
+from support import pages
+from support.environment import REPO_ROOT, SHARED, missing, on_ci
 
 # CI runs the fuzz tests derandomised: the same examples every run, so a red CI is reproducible and
 # never a fluke of one random draw. Locally they stay random (and keep finding new cases).
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if _on_ci():
+if on_ci():
     hypothesis_settings.load_profile("ci")
-
-
-def _missing(what: str, how: str) -> None:
-    """Fail on CI (the data must be there), skip elsewhere with instructions."""
-    if _on_ci():
-        pytest.fail(f"{what} not found on CI: {how}", pytrace=False)
-    pytest.skip(f"{what} not found: {how}")
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +40,7 @@ def fer2013_dir() -> Path:
     env = os.environ.get("FER2013_DIR")
     path = Path(env).expanduser() if env else SHARED / "fer2013"
     if not path.exists():
-        _missing(
+        missing(
             f"FER2013 data ({path})",
             "set FER2013_DIR to a fer2013.csv or to the image-folder root holding train/ and test/ "
             "(Kaggle 'Challenges in Representation Learning: Facial Expression Recognition Challenge'), "
@@ -66,7 +55,7 @@ def astronaut_path() -> Path:
     env = os.environ.get("FER_FACES_DIR")
     path = (Path(env).expanduser() if env else SHARED / "faces") / "astronaut.png"
     if not path.is_file():
-        _missing(
+        missing(
             f"test photo {path}",
             "set FER_FACES_DIR to a folder holding astronaut.png (skimage.data.astronaut(), public domain), "
             "or place it at ../shared/faces/astronaut.png beside the repository",
@@ -118,39 +107,30 @@ def public_test(fer2013_dir: Path):  # noqa: ANN201 - fer.data.SplitData
 
 
 # ----------------------------------------------------------------------------- browser fixtures
-def free_port() -> int:
-    """A TCP port nobody listens on right now (for one test server)."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium and the playwright package; required on CI, a skip elsewhere."""
     import shutil
 
-    from scripts.app_server import chromium_path
+    from support.app_server import chromium_path
 
     path = shutil.which(chromium_path()) or chromium_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        _missing(
+        missing(
             f"Chromium ({path})",
             "`apt-get install chromium` (or set CHROMIUM_PATH); the browser tests never download Playwright's own",
         )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        _missing("the playwright Python package", "pip install -r requirements-dev.txt")
+        missing("the playwright Python package", "pip install -r requirements-dev.txt")
     return path
 
 
 @pytest.fixture(scope="module")
 def fake_camera(tmp_path_factory: pytest.TempPathFactory, astronaut_path: Path) -> Path:
     """The browser tests' camera: the test portrait moving slowly, 4 s at 30 frames/s, as a looping y4m."""
-    from fakecam import make_fake_webcam
+    from support.fakecam import make_fake_webcam
 
     return make_fake_webcam(astronaut_path, tmp_path_factory.mktemp("fakecam") / "portrait.y4m", seconds=4, fps=30)
 
@@ -170,7 +150,7 @@ def loopback_candidate() -> None:
     """WebRTC needs a host candidate other than 127.0.0.1 (aioice never offers it). The host setup is
     not the test's business: `.ci/run` and `make test` add 127.0.0.2 to lo; here a missing one is named."""
     if not _has_non_localhost_ipv4():
-        _missing(
+        missing(
             "an IPv4 address but 127.0.0.1 (aioice offers none)",
             "run `ip addr add 127.0.0.2/8 dev lo` as root (`.ci/run` does; so does `make test` when it can)",
         )
@@ -180,8 +160,7 @@ def loopback_candidate() -> None:
 def browser(chromium: str, fake_camera: Path):
     """Headless Chromium whose camera plays ``fake_camera`` (one per test module)."""
     from playwright.sync_api import sync_playwright
-
-    from scripts.live_browser import launch_chromium
+    from support.live_browser import launch_chromium
 
     with sync_playwright() as p:
         browser = launch_chromium(p, chromium, fake_camera)  # a fresh temporary profile every launch
@@ -194,15 +173,44 @@ def browser(chromium: str, fake_camera: Path):
 # ----------------------------------------------------------------------------- video clips
 @pytest.fixture(scope="session")
 def video_faces(astronaut_path: Path, public_test):  # noqa: ANN201 - videoclips.Faces
-    """The two faces of the synthetic video scenes: the portrait and a real FER2013 face (tests/videoclips.py)."""
-    from videoclips import load_faces
+    """The two faces of the video scenes: the portrait and a real FER2013 face (support/videoclips.py)."""
+    from support.videoclips import load_faces
 
     return load_faces(astronaut_path, public_test.images)
 
 
 @pytest.fixture(scope="session")
 def two_faces_clip(video_faces) -> bytes:
-    """The two-face MP4 of tests/videoclips.py (one face leaves and comes back, three frames without a face)."""
-    from videoclips import TWO_FACES_FPS, clip_bytes, two_faces_frames
+    """The two-face MP4 of support/videoclips.py (one face leaves and comes back, three frames without one)."""
+    from support.videoclips import TWO_FACES_FPS, clip_bytes, two_faces_frames
 
     return clip_bytes(two_faces_frames(video_faces), TWO_FACES_FPS)
+
+
+@pytest.fixture(scope="module")
+def nginx() -> str:
+    """Debian's nginx for the replica tests (CI fails without it; elsewhere they skip)."""
+    from scripts.replicas import nginx_path
+
+    path = nginx_path()
+    if path is None:
+        missing("nginx", "`apt-get install nginx` (Debian), or set NGINX to the binary")
+    return path
+
+
+# ----------------------------------------------------------------------------- photos for the page tests
+@pytest.fixture(scope="module")
+def portrait(astronaut_path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(astronaut_path)), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="module")
+def photos(astronaut_path: Path, portrait: np.ndarray) -> list[tuple[str, bytes]]:
+    """A portrait, a two-person photo, a photo without a face and a broken file."""
+    pair = np.hstack([portrait, cv2.flip(portrait, 1)])
+    return [
+        ("astronaut.png", astronaut_path.read_bytes()),
+        ("pair.png", pages.png(pair)),
+        ("wall.png", pages.png(np.full((300, 400, 3), 180, np.uint8))),
+        ("broken.jpg", b"definitely not a jpeg"),
+    ]

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from images import encode
 from PIL import Image
+from support.images import encode
 
 from fer.faces import FaceResult
 from fer.imageio import decode_image

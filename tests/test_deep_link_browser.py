@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
+from support.app_server import CHROMIUM_ARGS, AppServerError, running_app
+from support.environment import free_port
 
 pytestmark = pytest.mark.browser
 

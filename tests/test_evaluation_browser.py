@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from support.app_server import AppServerError, running_app
+from support.environment import free_port
 
-from scripts.app_server import AppServerError, running_app
 from ui.eval_report import GALLERY_PX
 from ui.vote_bar import BAR_PX
 

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from images import encode
 from PIL import Image
+from support.images import encode
 
 from fer.detection import detect_faces
 from fer.imageio import ImageDecodeError, decode_image, to_rgb_uint8

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from images import encode, gradient, png_bytes
 from PIL import Image, ImageFile
+from support.images import encode, gradient, png_bytes
 
 from fer import imageio
 from fer.detection import detect_faces

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from images import encode
 from PIL import Image
+from support.images import encode
 
 from fer.imageio import DECODE_BUDGET, MAX_PIXELS, MAX_SIDE, ImageDecodeError, decode_image
 from fer.pipeline import analyze

@@ -1,6 +1,6 @@
 """The Live webcam page in a real browser: Chromium streams a fake camera over WebRTC to the running app.
 
-The camera is a .y4m video of the test portrait moving slowly (``tests/fakecam.py``), which Chromium
+The camera is a .y4m video of the test portrait moving slowly (``tests/support/fakecam.py``), which Chromium
 plays with ``--use-file-for-fake-video-capture``. The test presses START in streamlit-webrtc's iframe
 and requires the page's own counters to prove frames reach the model: "Frames processed" rising, a face
 counted and an emotion shown. It records the processed FPS the page reports (test-artifacts/
@@ -17,22 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import free_port
-
-from fer.labels import CLASS_NAMES
-from scripts.app_server import AppServerError, app_process, chromium_path
-from scripts.live_browser import FIRST_LOAD_S, LiveTab, load_average, process_usage
+from support.app_server import AppServerError, app_process, chromium_path
+from support.environment import free_port
+from support.live_browser import load_average, process_usage
+from support.live_page import ARTIFACTS, FRAMES_TIMEOUT_S, START_TIMEOUT_S, LivePage, streaming
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM_PATH = chromium_path()
-START_TIMEOUT_S = FIRST_LOAD_S  # app start and first session (loads the model) on a loaded 2-core machine
-FRAMES_TIMEOUT_S = 60  # START -> frames processed
 FPS_SAMPLE_S = 15  # how long the processed FPS is watched once frames flow
 
 
@@ -54,37 +48,12 @@ def app_url(app_server: tuple[str, int]) -> str:
     return app_server[0]
 
 
-# ----------------------------------------------------------------------------- page helpers
-class LivePage(LiveTab):
-    """A :class:`LiveTab` that fails the test with a screenshot, the page's figures and the console."""
-
-    def fail(self, message: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / f"live_failure_{self.name}.png"
-        try:
-            self.page.screenshot(path=str(shot), full_page=True)
-        except Exception:  # the page may be gone; the message matters more
-            pass
-        pytest.fail(f"[{self.name}] {message}.\nScreenshot: {shot}\n{self.diagnosis()}", pytrace=False)
-
-
-def _streaming(tab: LivePage) -> None:
-    """Frames arrive and keep arriving, a face is counted and an emotion shown."""
-    tab.wait_until("a first processed frame (the stream never connected?)", lambda: tab.frames() > 0, FRAMES_TIMEOUT_S)
-    first = tab.frames()
-    time.sleep(3)
-    if tab.frames() <= first:
-        tab.fail(f"'Frames processed' stopped at {first}")
-    tab.wait_until("a face counted", lambda: (tab.number("Faces") or 0) >= 1, 30)
-    tab.wait_until("an emotion label", lambda: tab.metric("Emotion") in CLASS_NAMES, 30)
-
-
 # ----------------------------------------------------------------------------- tests
 def test_live_page_streams_the_camera_through_the_model(browser, app_url):
     tab = LivePage(browser, app_url, "single", height=1500)  # tall enough for the timeline in the screenshot
     try:
         tab.start()
-        _streaming(tab)
+        streaming(tab)
         # Watch the processed FPS the page reports for a while (the WebRTC stream ramps up its bitrate
         # and resolution over the first seconds, so the best sustained figure comes later).
         samples: list[tuple[float, str]] = []

@@ -28,9 +28,9 @@ import numpy as np
 import pytest
 import streamlit as st
 import streamlit_webrtc
-from images import animated, encode
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from support.images import animated, encode
 
 import ui.common
 from ui.webrtc import parse_ice_servers

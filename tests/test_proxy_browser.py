@@ -23,11 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-from test_live_browser import START_TIMEOUT_S, LivePage, _streaming
-from test_replicas import answered_by, nginx, visit  # noqa: F401 - nginx: a fixture
+from support.app_server import AppServerError
+from support.environment import free_port
+from support.live_page import START_TIMEOUT_S, LivePage, streaming
+from support.proxy import answered_by, visit
 
-from scripts.app_server import AppServerError
 from scripts.replicas import COOKIE_NAME, FAIL_TIMEOUT_S, Deployment, running_replicas
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -107,7 +107,7 @@ def test_live_page_streams_through_the_proxy_on_one_replica(browser, deployment:
         cookies = {c["name"]: c for c in tab.context.cookies()}
         assert COOKIE_NAME in cookies and cookies[COOKIE_NAME]["httpOnly"], cookies.keys()
         tab.start()
-        _streaming(tab)
+        streaming(tab)
         print(f"\n[proxy] streaming through nginx: {tab.frames()} frames, {tab.metric('Processed FPS')} FPS")
     finally:
         tab.close()
@@ -178,7 +178,7 @@ def test_dead_replica_browsers_fall_over_and_the_restarted_replica_serves(
     tab = LivePage(browser, deployment.url, "restarted", cookies=cookie_for(deployment, key))
     try:
         tab.start()
-        _streaming(tab)
+        streaming(tab)
     finally:
         tab.close()
     assert assert_one_replica(deployment, key, since) == victim.address

@@ -19,17 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import _missing, free_port
+from support.environment import free_port
+from support.proxy import answered_by, visit
 
-from scripts.replicas import COOKIE_NAME, MAIN_TEMPLATE, main, nginx_path, render, running_nginx, site_config
-
-
-@pytest.fixture(scope="module")
-def nginx() -> str:
-    path = nginx_path()
-    if path is None:
-        _missing("nginx", "`apt-get install nginx` (Debian), or set NGINX to the binary")
-    return path
+from scripts.replicas import MAIN_TEMPLATE, main, render, running_nginx, site_config
 
 
 class _Ok(BaseHTTPRequestHandler):
@@ -53,19 +46,6 @@ def backend() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def answered_by(header: str) -> str:
-    """The replica that answered: the last of X-Fer-Replica's "tried, tried, answered" list."""
-    return header.split(",")[-1].strip()
-
-
-def visit(url: str, key: str | None = None) -> tuple[str, str | None]:
-    """One request through the proxy (``key`` as the sticky cookie): (replica that answered, new cookie or None)."""
-    headers = {"Cookie": f"{COOKIE_NAME}={key}"} if key else {}
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/_stcore/health", headers=headers), timeout=30) as r:
-        ours = [c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith(f"{COOKIE_NAME}=")]
-        return answered_by(r.headers["X-Fer-Replica"]), ours[0].split(";")[0].split("=", 1)[1] if ours else None
 
 
 def test_rendered_config_is_accepted_by_nginx(nginx: str, tmp_path: Path) -> None:

@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-from test_live_browser import START_TIMEOUT_S, LivePage, _streaming
-
-from scripts.app_server import AppServerError, running_app
+from support.app_server import AppServerError, running_app
+from support.environment import free_port
+from support.live_page import START_TIMEOUT_S, LivePage, streaming
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +84,7 @@ def test_saliency_then_live_stream_keeps_the_server_alive(browser, astronaut_pat
         live = LivePage(browser, url, "after-saliency")
         try:
             live.start()
-            _streaming(live)  # frames keep arriving, a face is counted and an emotion shown
+            streaming(live)  # frames keep arriving, a face is counted and an emotion shown
         except BaseException:
             assert_alive(url, log)  # a dead server is the real failure: say so rather than "no iframe"
             raise

@@ -1,6 +1,6 @@
 """fer.stream.FaceStream, the one frame loop of the webcam and video files, on the two-face clip's frames.
 
-The frames come from tests/videoclips.py (the real portrait and a real FER2013 face, scripted in and
+The frames come from tests/support/videoclips.py (the real portrait and a real FER2013 face, scripted in and
 out of the picture), so what is visible in each frame is known.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from videoclips import TWO_FACES_FPS, two_faces_frames, visible
+from support.videoclips import TWO_FACES_FPS, two_faces_frames, visible
 
 from fer.detection import DetectorSettings
 from fer.faces import ordered

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-from test_ux_pages import UPLOAD, detail_names, go, open_page, photo_key, photos, portrait, texts, upload
+from support.pages import EVALUATION, HOME, UPLOAD, detail_names, go, open_page, photo_key, texts, upload
 
 from fer.faces import FaceResult
 from fer.faces import mood as overall_mood
@@ -27,10 +27,6 @@ from fer.overlay import draw_faces
 from fer.results import ImageResult, analyze_bytes, annotated_png
 from fer.saliency import saliency_legend
 from ui.results import mood_hint, source_note
-
-__all__ = ["photos", "portrait"]  # fixtures shared with test_ux_pages
-
-HOME, EVALUATION = "pages/home.py", "pages/evaluation.py"
 
 
 def shown_value(toggle) -> bool:  # noqa: ANN001 - an AppTest Toggle

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from images import (
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
+from support.images import (
     PDF_FILE,
     TEXT_FILE,
     animated,
@@ -29,9 +32,6 @@ from images import (
     sixteen_bit_gray,
     with_exif_orientation,
 )
-from PIL import Image
-from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1.element_tree import Block
 
 import ui.common
 from fer.classifier import DEFAULT_MODEL

@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import free_port
+from support.app_server import CHROMIUM_ARGS, AppServerError, running_app
+from support.environment import free_port
 
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
 from scripts.make_cert import ensure_certificate
 from ui.photo_view import FILE_COLUMN_PX
 

@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
-from streamlit.testing.v1 import AppTest
+from support.pages import EVALUATION, HOME, UPLOAD, detail_names, go, open_page, photo_key, texts, upload
 
-import ui.common
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR
 from fer.data import csv_row_problems, load_split
 from fer.faces import mood
@@ -25,70 +24,6 @@ from fer.imageio import decode_image
 from fer.labels import CLASS_NAMES
 from fer.pipeline import analyze
 from fer.results import analyze_bytes as analyse_bytes
-
-RUN_TIMEOUT = 300
-HOME, UPLOAD, EVALUATION = "pages/home.py", "pages/upload.py", "pages/evaluation.py"
-
-
-def open_page(repo_root: Path, page: str) -> AppTest:
-    ui.common._load_classifier.clear()  # another test module may have cached a broken model
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    assert not at.exception, at.exception
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "subheader", "info", "warning", "error")
-    return "\n".join(str(el.value) for kind in kinds for el in getattr(at, kind))
-
-
-def png(rgb: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    assert ok
-    return buf.tobytes()
-
-
-@pytest.fixture(scope="module")
-def portrait(astronaut_path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(astronaut_path)), cv2.COLOR_BGR2RGB)
-
-
-@pytest.fixture(scope="module")
-def photos(astronaut_path: Path, portrait: np.ndarray) -> list[tuple[str, bytes]]:
-    """A portrait, a two-person photo, a photo without a face and a broken file."""
-    pair = np.hstack([portrait, cv2.flip(portrait, 1)])
-    return [
-        ("astronaut.png", astronaut_path.read_bytes()),
-        ("pair.png", png(pair)),
-        ("wall.png", png(np.full((300, 400, 3), 180, np.uint8))),
-        ("broken.jpg", b"definitely not a jpeg"),
-    ]
-
-
-def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
-    """Drop files on the Upload page's uploader (a new, empty one after every upload)."""
-    at.file_uploader[0].set_value([(n, d, "application/octet-stream") for n, d in files]).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def photo_key(at: AppTest, name: str) -> str:
-    """The session store's key of an uploaded file (what the "Details for" selector holds)."""
-    return next(k for k in at.session_state["_session_photos"] if k.endswith(f":{name}"))
-
-
-def detail_names(at: AppTest) -> list[str]:
-    """File names of the photos whose details are shown (their bordered boxes' subheaders)."""
-    shown = [s.value for s in at.subheader]
-    return [s for s in shown if not s.endswith(" photos") and s != "Download all results"]
 
 
 # ----------------------------------------------------------------------------- upload: batch view (item 11)

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from videoclips import (
+from support.videoclips import (
     TWO_FACES_FPS,
     W,
     clip_bytes,

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import av
 import pytest
-from conftest import free_port
-from videoclips import TWO_FACES_FPS
-
-from scripts.app_server import CHROMIUM_ARGS, AppServerError, running_app
+from support.app_server import CHROMIUM_ARGS, AppServerError, running_app
+from support.environment import free_port
+from support.videoclips import TWO_FACES_FPS
 
 pytestmark = pytest.mark.browser
 

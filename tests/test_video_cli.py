@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
-from videoclips import TWO_FACES_FPS
+from support.videoclips import TWO_FACES_FPS
 
 from fer.cli.main import main
 from fer.labels import CLASS_NAMES

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from videoclips import clip_bytes, scene
+from support.videoclips import clip_bytes, scene
 
 from fer.options import Options
 from fer.video import analyse_video

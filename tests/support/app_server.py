@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 #: Headless Chromium without sandbox, GPU, or any call home (background networking, updates, sync).
 CHROMIUM_ARGS = [

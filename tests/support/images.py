@@ -1,7 +1,6 @@
 """In-memory image builders shared by the image tests: nothing here touches the disk.
 
-Imported as a plain module (``from images import ...``), as ``fakecam`` is: pytest puts ``tests/`` on
-``sys.path`` because the folder has no ``__init__.py``.
+Imported as ``support.images`` (pytest puts ``tests/`` on ``sys.path``: the folder has no ``__init__.py``).
 """
 
 from __future__ import annotations
