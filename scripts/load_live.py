@@ -185,8 +185,11 @@ def load_phase(browser, servers: list[Server], viewers: int, seconds: float) -> 
             "seconds": round(elapsed, 1),
             "load": load_average(),
         }
-        for tab in tabs:
-            tab.stop()
+        for tab in tabs:  # best effort: closing the tab (below) ends its stream anyway
+            try:
+                tab.stop()
+            except Exception as exc:  # a starved browser may not answer in time; the figures stand
+                print(f"note: {tab.name}: STOP not pressed ({type(exc).__name__}); its tab is closed instead")
         return report
     finally:
         for tab in tabs:
@@ -343,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
         except LiveTabError as exc:
             print(f"error: {exc}\nserver logs: {workdir}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # Playwright's own errors: one clear line, not a traceback
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            print(
+                f"error: the browser step failed ({type(exc).__name__}: {first})\nserver logs: {workdir}",
+                file=sys.stderr,
+            )
             return 1
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
