@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import os
 import re
@@ -20,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer.fingerprints import content_fingerprint, source_fingerprint
 from fer.labels import CLASS_NAMES, FACE_SIZE, NUM_CLASSES, SPLITS
 
-CACHE_VERSION = 1
 _PIXELS = FACE_SIZE * FACE_SIZE
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".tif", ".tiff"}
 _SPLIT_DIRS = {"Training": "train", "PublicTest": "test", "PrivateTest": "test"}
@@ -88,56 +87,6 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-# ----------------------------------------------------------------------------- fingerprints
-def source_fingerprint(source: Path) -> str:
-    """A cheap identity of a CSV file or folder tree: path + sizes + mtimes, never the pixel data.
-
-    For a folder, each class folder's mtime and entry count stand for its files, so adding, removing or
-    renaming a face changes the fingerprint without stat-ing 35,887 files.
-    """
-    source = source.resolve()
-    h = hashlib.sha256(f"v{CACHE_VERSION}|{source}".encode())
-    if source.is_file():
-        st = source.stat()
-        h.update(f"|{st.st_size}|{st.st_mtime_ns}".encode())
-    else:
-        # Only the folders load_split reads (the root, train/ and test/, their class folders), in os.walk's
-        # order: a wrong path (a home folder, "/") costs a few stats instead of a walk of everything
-        # beneath it, and no deep tree can exhaust the stack. Entry types come from the directory
-        # listing: no stat of the 35,887 faces.
-        for folder in _layout_folders(source):
-            try:
-                with os.scandir(folder) as entries:
-                    is_dir = [entry.is_dir() for entry in entries]
-                st = os.stat(folder)
-            except OSError:
-                continue  # unreadable: load_split says so when it gets there
-            rel = os.path.relpath(folder, source)
-            h.update(f"|{rel}|{st.st_mtime_ns}|{sum(is_dir)}|{len(is_dir) - sum(is_dir)}".encode())
-    return h.hexdigest()[:16]
-
-
-def _layout_folders(root: Path) -> list[Path]:
-    """``root``, its split folders and their class folders: FER2013's image-folder layout, nothing deeper."""
-    folders = [root]
-    for name in sorted(set(_SPLIT_DIRS.values())):
-        split_dir = root / name
-        if not split_dir.is_dir():
-            continue
-        folders.append(split_dir)
-        try:
-            folders.extend(sorted(p for p in split_dir.iterdir() if p.is_dir()))
-        except OSError:
-            pass
-    return folders
-
-
-def _content_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
-    h = hashlib.sha256(images.tobytes())
-    h.update(labels.astype(np.int64).tobytes())
-    return h.hexdigest()[:16]
-
-
 # ----------------------------------------------------------------------------- public entry point
 def load_split(
     source: str | os.PathLike[str],
@@ -181,7 +130,7 @@ def load_split(
         split=split,
         images=images,
         labels=labels,
-        fingerprint=_content_fingerprint(images, labels),
+        fingerprint=content_fingerprint(images, labels),
         source=str(path),
         skipped=len(problems),
         problems=problems[:20],
@@ -246,7 +195,7 @@ def read_csv_text(text: str, split: str, *, skip_bad: bool = False, name: str = 
         split=split,
         images=images,
         labels=labels,
-        fingerprint=_content_fingerprint(images, labels),
+        fingerprint=content_fingerprint(images, labels),
         source=name,
         skipped=len(problems),
         problems=problems[:20],

@@ -31,8 +31,8 @@ from fer.data import (
     default_data_dir,
     folder_files,
     load_split,
-    source_fingerprint,
 )
+from fer.fingerprints import source_fingerprint
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 
 FERPLUS_COLUMNS = (

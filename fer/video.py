@@ -34,7 +34,8 @@ from fer.overlay import annotate
 from fer.stream import FaceStream
 from fer.tracking import Tracked
 from fer.video_result import VideoAnalysis
-from fer.videoio import AnnotatedWriter, Frame, VideoError, VideoReader, VideoSource
+from fer.videoio import Frame, VideoError, VideoReader, VideoSource
+from fer.videowrite import AnnotatedWriter
 
 #: Between analysed frames a face may move this many face widths and keep its id (the tracker's
 #: ``max_shift``): enough for a person walking past at 2 analysed frames/s, less than the gap between

@@ -19,10 +19,10 @@ from fer.data import (
     csv_text_from_bytes,
     load_split,
     read_csv_bytes,
-    source_fingerprint,
 )
 from fer.evaluate import Evaluation, evaluate
 from fer.ferplus import SplitVotes, split_votes
+from fer.fingerprints import source_fingerprint
 from fer.results import digest
 
 
