@@ -31,8 +31,15 @@ Source = Literal["detector", "padded", "whole-image"]
 
 #: Chosen by measurement (scripts/measure_detection.py, PublicTest-derived photos): see DetectorSettings.
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
-#: The cascade's training window: it cannot see faces smaller than this in the image it scans.
+#: The largest training window of OpenCV's bundled frontal cascades (the default cascade's; alt2's is
+#: 20 px): a floor for any scanned copy. Each cascade's own window is :func:`cascade_window`.
 CASCADE_WINDOW = 24
+#: The second look scans a candidate with this fraction of its side around it on every side ...
+VERIFY_CONTEXT = 0.5
+#: ... resized so the candidate is this many cascade windows wide ...
+VERIFY_WINDOWS = 2.5
+#: ... and accepts a face up to this factor smaller or larger than the candidate.
+VERIFY_SIZE_RATIO = 1.6
 #: Detections overlapping more than this (intersection over union) are the same face.
 DUPLICATE_IOU = 0.5
 #: A box whose area lies this much inside a more confident box is a part of that face (or of its
@@ -97,6 +104,13 @@ class DetectorSettings:
     equalize: bool = False
     #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
     cascade_file: str = CASCADE_FILE
+    #: The working copy is scaled so the minimum face is this many cascade windows wide.
+    scan_windows: float = 1.2
+    #: A second look at each candidate, larger and in its surroundings, keeps only confirmed faces.
+    verify: bool = False
+    #: Overlapping raw hits the second look needs, and its score threshold.
+    verify_neighbors: int = 3
+    verify_score: float = float("-inf")
 
     def __post_init__(self) -> None:
         """Reject values the cascade would misbehave with, at construction rather than per frame."""
@@ -104,6 +118,8 @@ class DetectorSettings:
             raise ValueError(f"scale_factor must be > 1, got {self.scale_factor}")
         if self.min_neighbors < 0:
             raise ValueError(f"min_neighbors must be >= 0, got {self.min_neighbors}")
+        if not self.scan_windows > 0.0:
+            raise ValueError(f"scan_windows must be > 0, got {self.scan_windows}")
         if self.min_size < 1 or self.max_side < CASCADE_WINDOW:
             raise ValueError(f"min_size must be >= 1 and max_side >= {CASCADE_WINDOW}")
         if not 0.0 <= self.min_face_fraction < 1.0:
@@ -256,36 +272,101 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
-    """Confident cascade boxes (original pixels, unframed) and their scores, from one working-copy scan."""
+    """Confident cascade boxes (original pixels, unframed) and their scores: one working-copy scan, then,
+    with ``settings.verify``, a second look at each candidate at a resolution where it is large."""
+    boxes, scores = _first_pass(gray, settings)
+    if not settings.verify or not boxes:
+        return boxes, scores
+    kept_boxes, kept_scores = [], []
+    for box in boxes:
+        seen = _second_look(gray, box, settings)
+        if seen is not None:
+            kept_boxes.append(seen[0])
+            kept_scores.append(seen[1])
+    return kept_boxes, kept_scores
+
+
+def _first_pass(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
+    """Confident cascade boxes from one scan of the working copy (see :func:`working_scale`)."""
     height, width = gray.shape[:2]
     min_face = settings.min_face(width, height)
-    if min(height, width) < min(min_face, CASCADE_WINDOW):
+    window = cascade_window(settings.cascade_file)
+    if min(height, width) < min(min_face, window):
         return [], []
     scale = working_scale(width, height, settings)
     small = gray if scale == 1.0 else _resize(gray, scale)
     if settings.equalize:
         small = cv2.equalizeHist(small)
-    min_side = max(CASCADE_WINDOW, int(round(min_face * scale)))
+    min_side = max(window, int(round(min_face * scale)))
     if min(small.shape[:2]) < min_side:
         return [], []
+    return _cascade_boxes(small, settings, min_side, settings.min_neighbors, settings.min_score, scale)
+
+
+def _cascade_boxes(
+    small: np.ndarray,
+    settings: DetectorSettings,
+    min_side: int,
+    neighbors: int,
+    min_score: float,
+    scale: float,
+    max_side: int = 0,
+) -> tuple[list[Box], list[float]]:
+    """One ``detectMultiScale3`` call; boxes scored at least ``min_score``, mapped back by ``scale``."""
     found, _, weights = cascade(settings.cascade_file).detectMultiScale3(
         small,
         scaleFactor=settings.scale_factor,
-        minNeighbors=settings.min_neighbors,
+        minNeighbors=neighbors,
         minSize=(min_side, min_side),
+        maxSize=(max_side, max_side),
         outputRejectLevels=True,
     )
     boxes, scores = [], []
     for box, weight in zip(found, np.asarray(weights, np.float64).ravel()):
-        if weight >= settings.min_score:
+        if weight >= min_score:
             boxes.append(_unscale(tuple(int(v) for v in box), scale))
             scores.append(float(weight))
     return boxes, scores
 
 
+def _second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> tuple[Box, float] | None:
+    """The candidate re-scanned in its surroundings (``VERIFY_CONTEXT`` of its side around it), resized
+    so it is ``VERIFY_WINDOWS`` cascade windows wide: the most confident box there whose centre lies in
+    the candidate, at a similar size, or None."""
+    x, y, w, h = box
+    window = cascade_window(settings.cascade_file)
+    pad = int(round(VERIFY_CONTEXT * w))
+    patch = _padded_patch(gray, x - pad, y - pad, w + 2 * pad, h + 2 * pad)
+    side = VERIFY_WINDOWS * window
+    scale = side / w
+    small = _resize(patch, scale) if scale < 1.0 else cv2.resize(patch, None, fx=scale, fy=scale)
+    boxes, scores = _cascade_boxes(
+        small,
+        settings,
+        max(window, int(side / VERIFY_SIZE_RATIO)),
+        settings.verify_neighbors,
+        settings.verify_score,
+        scale,
+        max_side=int(side * VERIFY_SIZE_RATIO),
+    )
+    best = None
+    for (bx, by, bw, bh), score in zip(boxes, scores):
+        cx, cy = bx + bw / 2 - pad, by + bh / 2 - pad
+        if 0 <= cx <= w and 0 <= cy <= h and (best is None or score > best[1]):
+            best = ((bx - pad + x, by - pad + y, bw, bh), score)
+    return best
+
+
 def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
-    """Downscale factor of the scanned copy: the minimum face maps to the 24 px window, within max_side."""
-    return min(1.0, settings.max_side / max(width, height), CASCADE_WINDOW / settings.min_face(width, height))
+    """Downscale factor of the scanned copy: the minimum face maps to ``scan_windows`` cascade windows,
+    within max_side (never enlarged)."""
+    window = settings.scan_windows * cascade_window(settings.cascade_file)
+    return min(1.0, settings.max_side / max(width, height), window / settings.min_face(width, height))
+
+
+def cascade_window(name: str) -> int:
+    """The side of the window a bundled cascade was trained on (alt2: 20 px, the default cascade: 24 px)."""
+    return int(max(cascade(name).getOriginalWindowSize()))
 
 
 def _with_min_face(settings: DetectorSettings, min_face: int) -> DetectorSettings:
