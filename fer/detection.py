@@ -38,8 +38,13 @@ CASCADE_WINDOW = 24
 VERIFY_CONTEXT = 0.5
 #: ... resized so the candidate is this many cascade windows wide ...
 VERIFY_WINDOWS = 2.5
-#: ... and accepts a face up to this factor smaller or larger than the candidate.
+#: ... and accepts a face up to this factor smaller or larger than the candidate, scanning its small
+#: patch with this pyramid step (finer than a cheap first pass may use: the patch costs little).
 VERIFY_SIZE_RATIO = 1.6
+VERIFY_SCALE_FACTOR = 1.1
+#: Raw hits a verified scan's first pass needs: every hit is a candidate (overlaps merged), the second
+#: look decides.
+FIRST_PASS_NEIGHBORS = 0
 #: Detections overlapping more than this (intersection over union) are the same face.
 DUPLICATE_IOU = 0.5
 #: A box whose area lies this much inside a more confident box is a part of that face (or of its
@@ -77,25 +82,28 @@ class Detection:
 class DetectorSettings:
     """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README)."""
 
-    #: Pyramid step between scales: OpenCV's default. Measured: 1.15 is ~1.4x faster but finds 7 points
-    #: fewer faces in PublicTest-derived scenes (63.0 % vs 70.3 %) and misses 5 of the 6x5 tiling's 30.
-    scale_factor: float = 1.1
-    #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this).
-    min_neighbors: int = 4
+    #: Pyramid step between scales of the first pass. 1.3 with the second look (issue 20, real faces at
+    #: 640x480): as many 40-56 px candidates as 1.2 at 0.75x the time; the second look scans at
+    #: VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
+    scale_factor: float = 1.3
+    #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
+    #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
+    #: every raw hit (FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a quarter of 40 px faces.
+    min_neighbors: int = 5
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
-    #: 56 px (was 40) is what makes a 640x480 photo's full detection ~2x cheaper: the scan is sized so
-    #: this face meets the 24 px window, and cost grows with (24 / min face)^2.
-    min_size: int = 56
+    #: 40 px (issue 20's table: recall at 40 px was 5 % with 56): a person 2-3 m from a webcam.
+    min_size: int = 40
     #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
     #: minimum grows with big photos, where small false boxes on texture were deciding the mood.
     min_face_fraction: float = 0.03
-    #: Longer side bound of the working copy the cascade scans. Within it, the copy is as small as
-    #: the minimum face allows (that face maps to the cascade's 24 px window), so cost follows the
-    #: smallest face wanted, not the photo's size.
-    max_side: int = 1024
-    #: Detections the cascade scores below this are dropped (``levelWeights`` of the last stage; alt2's
-    #: scores lie in ~54..58). Measured: 54.8 drops a fifth of the false boxes for 1 point of faces found.
-    min_score: float = 54.8
+    #: Longer side bound of the working copy the cascade scans. Within it (and ``max_scan_pixels``), the
+    #: copy is as small as the minimum face allows (that face maps to ``scan_windows`` cascade windows),
+    #: so cost follows the smallest face wanted, not the photo's size.
+    max_side: int = 8192
+    #: Candidates the first pass scores below this are dropped (``levelWeights`` of alt2's last stage,
+    #: ~54..58). With the second look, 54.0 (below the 1st percentile of real faces' scores, 55.0,
+    #: issue 20) only saves second looks; 54.8 was the threshold without one.
+    min_score: float = 54.5
     #: Fraction of the face side added on every side of the square Haar box before cropping.
     #: Chosen by accuracy of the classifier on PublicTest-derived photos within 0.10..0.20
     #: (``scripts/measure_margin.py``), not by pixel similarity to FER2013's crops.
@@ -104,13 +112,22 @@ class DetectorSettings:
     equalize: bool = False
     #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
     cascade_file: str = CASCADE_FILE
-    #: The working copy is scaled so the minimum face is this many cascade windows wide.
-    scan_windows: float = 1.2
-    #: A second look at each candidate, larger and in its surroundings, keeps only confirmed faces.
-    verify: bool = False
-    #: Overlapping raw hits the second look needs, and its score threshold.
-    verify_neighbors: int = 3
-    verify_score: float = float("-inf")
+    #: The working copy is scaled so the minimum face is this many cascade windows wide (issue 12: 1.2,
+    #: 24 px for alt2's 20 px window). OpenCV slides the window in 2 px steps at pyramid levels below 2x
+    #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time.
+    scan_windows: float = 1.0
+    #: Area bound of the working copy (a bound on the long side alone would shrink a panorama's faces
+    #: away): a 24 MP photo is scanned at ~1730x1150, its 3 % faces at ~1.7 windows.
+    max_scan_pixels: int = 2_000_000
+    #: A second look at each candidate, larger and in its surroundings, by another cascade
+    #: (``verify_cascade``, ``min_neighbors``, ``verify_score``): it removes the false boxes of the
+    #: lenient first pass instead of a larger minimum face.
+    verify: bool = True
+    #: The second look's minimum score (the default cascade's scale, ~0..10): with 5 neighbours, 3.0 kept
+    #: 120 of 123 real faces and 1 of 76 false candidates (issue 20).
+    verify_score: float = 3.0
+    #: The cascade of the second look: another of OpenCV's frontal cascades errs on other textures.
+    verify_cascade: str = "haarcascade_frontalface_default.xml"
 
     def __post_init__(self) -> None:
         """Reject values the cascade would misbehave with, at construction rather than per frame."""
@@ -118,6 +135,8 @@ class DetectorSettings:
             raise ValueError(f"scale_factor must be > 1, got {self.scale_factor}")
         if self.min_neighbors < 0:
             raise ValueError(f"min_neighbors must be >= 0, got {self.min_neighbors}")
+        if self.max_scan_pixels < CASCADE_WINDOW**2:
+            raise ValueError(f"max_scan_pixels must be >= {CASCADE_WINDOW**2}, got {self.max_scan_pixels}")
         if not self.scan_windows > 0.0:
             raise ValueError(f"scan_windows must be > 0, got {self.scan_windows}")
         if self.min_size < 1 or self.max_side < CASCADE_WINDOW:
@@ -273,17 +292,26 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
 
 def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
     """Confident cascade boxes (original pixels, unframed) and their scores: one working-copy scan, then,
-    with ``settings.verify``, a second look at each candidate at a resolution where it is large."""
+    with ``settings.verify``, the candidates a second look confirms, with the second look's box (finer
+    than a lenient first pass's raw window) and the first pass's score (:func:`_second_look`)."""
     boxes, scores = _first_pass(gray, settings)
-    if not settings.verify or not boxes:
+    if not settings.verify:
         return boxes, scores
     kept_boxes, kept_scores = [], []
-    for box in boxes:
-        seen = _second_look(gray, box, settings)
+    for i in suppress_overlaps(boxes, scores):
+        seen = _second_look(gray, _cluster_mean(boxes, boxes[i]), settings)
         if seen is not None:
-            kept_boxes.append(seen[0])
-            kept_scores.append(seen[1])
+            kept_boxes.append(seen)
+            kept_scores.append(scores[i])
     return kept_boxes, kept_scores
+
+
+def _cluster_mean(boxes: list[Box], seed: Box) -> Box:
+    """The mean of the raw hits on the same face as ``seed``: a lenient pass's best-scored raw window
+    is often off-centre or a pyramid step off in size; their mean is where the face is."""
+    cluster = np.array([b for b in boxes if _same_face(b, seed)] or [seed], np.float64)
+    x, y, w, h = cluster.mean(axis=0).round().astype(int)
+    return int(x), int(y), int(w), int(h)
 
 
 def _first_pass(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
@@ -300,7 +328,8 @@ def _first_pass(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box]
     min_side = max(window, int(round(min_face * scale)))
     if min(small.shape[:2]) < min_side:
         return [], []
-    return _cascade_boxes(small, settings, min_side, settings.min_neighbors, settings.min_score, scale)
+    neighbors = FIRST_PASS_NEIGHBORS if settings.verify else settings.min_neighbors
+    return _cascade_boxes(small, settings, min_side, neighbors, settings.min_score, scale)
 
 
 def _cascade_boxes(
@@ -329,39 +358,42 @@ def _cascade_boxes(
     return boxes, scores
 
 
-def _second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> tuple[Box, float] | None:
-    """The candidate re-scanned in its surroundings (``VERIFY_CONTEXT`` of its side around it), resized
-    so it is ``VERIFY_WINDOWS`` cascade windows wide: the most confident box there whose centre lies in
-    the candidate, at a similar size, or None."""
+def _second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> Box | None:
+    """The face ``settings.verify_cascade`` finds on the candidate (original pixels), or None: in its surroundings
+    (``VERIFY_CONTEXT`` of its side on every side) resized so it is ``VERIFY_WINDOWS`` windows wide,
+    a face of similar size (``VERIFY_SIZE_RATIO``) whose centre lies in the candidate, scored at least
+    ``verify_score`` with ``min_neighbors`` neighbours; of several, the one nearest the candidate's centre."""
     x, y, w, h = box
-    window = cascade_window(settings.cascade_file)
+    window = cascade_window(settings.verify_cascade)
     pad = int(round(VERIFY_CONTEXT * w))
     patch = _padded_patch(gray, x - pad, y - pad, w + 2 * pad, h + 2 * pad)
     side = VERIFY_WINDOWS * window
     scale = side / w
     small = _resize(patch, scale) if scale < 1.0 else cv2.resize(patch, None, fx=scale, fy=scale)
-    boxes, scores = _cascade_boxes(
+    boxes, _ = _cascade_boxes(
         small,
-        settings,
+        replace(settings, cascade_file=settings.verify_cascade, scale_factor=VERIFY_SCALE_FACTOR),
         max(window, int(side / VERIFY_SIZE_RATIO)),
-        settings.verify_neighbors,
+        settings.min_neighbors,
         settings.verify_score,
         scale,
         max_side=int(side * VERIFY_SIZE_RATIO),
     )
-    best = None
-    for (bx, by, bw, bh), score in zip(boxes, scores):
-        cx, cy = bx + bw / 2 - pad, by + bh / 2 - pad
-        if 0 <= cx <= w and 0 <= cy <= h and (best is None or score > best[1]):
-            best = ((bx - pad + x, by - pad + y, bw, bh), score)
-    return best
+    inside = [
+        (bx, by, bw, bh) for bx, by, bw, bh in boxes if 0 <= bx + bw / 2 - pad <= w and 0 <= by + bh / 2 - pad <= h
+    ]
+    if not inside:
+        return None
+    bx, by, bw, bh = min(inside, key=lambda b: abs(b[0] + b[2] / 2 - pad - w / 2) + abs(b[1] + b[3] / 2 - pad - h / 2))
+    return bx - pad + x, by - pad + y, bw, bh
 
 
 def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
     """Downscale factor of the scanned copy: the minimum face maps to ``scan_windows`` cascade windows,
-    within max_side (never enlarged)."""
+    within max_side and max_scan_pixels (never enlarged)."""
     window = settings.scan_windows * cascade_window(settings.cascade_file)
-    return min(1.0, settings.max_side / max(width, height), window / settings.min_face(width, height))
+    by_area = (settings.max_scan_pixels / max(1, width * height)) ** 0.5
+    return min(1.0, settings.max_side / max(width, height), by_area, window / settings.min_face(width, height))
 
 
 def cascade_window(name: str) -> int:

@@ -161,7 +161,9 @@ def background(width: int, height: int, rng: np.random.Generator, samples: list[
     return np.ascontiguousarray(np.broadcast_to(row, (height, width, 3)))
 
 
-def paste_face(canvas: np.ndarray, source: FaceSource, side: int, cx: float, cy: float, rng: np.random.Generator) -> Box:
+def paste_face(
+    canvas: np.ndarray, source: FaceSource, side: int, cx: float, cy: float, rng: np.random.Generator
+) -> Box:
     """A variant of ``source`` with its face ``side`` px wide centred at (cx, cy), in place; its true box."""
     x, y, w, _ = source.box
     scale = side / w
@@ -272,7 +274,7 @@ def run(
     return {"sources": kinds, "cells": cells, "face_free": free}
 
 
-def summary(result: dict, name: str, settings: DetectorSettings) -> dict:
+def summary(result: dict, name: str) -> dict:
     """JSON-ready figures for one detector: recall per cell, false boxes per 100 photos, ms per frame."""
     cells: dict[tuple[str, int], Cell] = result["cells"][name]
     rows, per_frame = [], {}
@@ -282,7 +284,7 @@ def summary(result: dict, name: str, settings: DetectorSettings) -> dict:
     photos = sum(c.photos for c in cells.values())
     false = sum(c.false_boxes for c in cells.values())
     free_photos, free_boxes = result["face_free"][name]
-    wanted = [c for (frame, side), c in cells.items() if side >= _target_min(frame, settings)]
+    wanted = [c for (frame, side), c in cells.items() if side >= target_min(frame)]
     return {
         "recall_by_size": rows,
         "recall_wanted_faces": round(sum(c.found for c in wanted) / max(1, sum(c.faces for c in wanted)), 4),
@@ -294,7 +296,7 @@ def summary(result: dict, name: str, settings: DetectorSettings) -> dict:
     }
 
 
-def _target_min(frame: str, settings: DetectorSettings) -> int:
+def target_min(frame: str) -> int:
     """The smallest face the targets ask for in a frame: 48 px, or 3 % of the short side if larger."""
     width, height = (int(v) for v in frame.split("x"))
     return max(48, int(round(0.03 * min(width, height))))
