@@ -366,10 +366,14 @@ def _second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> Box 
     x, y, w, h = box
     window = cascade_window(settings.verify_cascade)
     pad = int(round(VERIFY_CONTEXT * w))
-    patch = _padded_patch(gray, x - pad, y - pad, w + 2 * pad, h + 2 * pad)
+    height, width = gray.shape[:2]
+    x0, y0 = max(0, x - pad), max(0, y - pad)  # inside the photo: replicated borders look like faces
+    patch = gray[y0 : min(height, y + h + pad), x0 : min(width, x + w + pad)]
     side = VERIFY_WINDOWS * window
     scale = side / w
     small = _resize(patch, scale) if scale < 1.0 else cv2.resize(patch, None, fx=scale, fy=scale)
+    if min(small.shape[:2]) < window:
+        return None
     boxes, _ = _cascade_boxes(
         small,
         replace(settings, cascade_file=settings.verify_cascade, scale_factor=VERIFY_SCALE_FACTOR),
@@ -379,13 +383,11 @@ def _second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> Box 
         scale,
         max_side=int(side * VERIFY_SIZE_RATIO),
     )
-    inside = [
-        (bx, by, bw, bh) for bx, by, bw, bh in boxes if 0 <= bx + bw / 2 - pad <= w and 0 <= by + bh / 2 - pad <= h
-    ]
+    found = [(bx + x0, by + y0, bw, bh) for bx, by, bw, bh in boxes]
+    inside = [b for b in found if 0 <= b[0] + b[2] / 2 - x <= w and 0 <= b[1] + b[3] / 2 - y <= h]
     if not inside:
         return None
-    bx, by, bw, bh = min(inside, key=lambda b: abs(b[0] + b[2] / 2 - pad - w / 2) + abs(b[1] + b[3] / 2 - pad - h / 2))
-    return bx - pad + x, by - pad + y, bw, bh
+    return min(inside, key=lambda b: abs(b[0] + b[2] / 2 - x - w / 2) + abs(b[1] + b[3] / 2 - y - h / 2))
 
 
 def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
