@@ -180,7 +180,7 @@ def paste_face(
     patch = np.clip(patch.astype(np.int16) + int(rng.integers(-40, 41)), 0, 255).astype(np.float32)
     alpha = np.zeros(patch.shape[:2], np.float32)
     edge = max(1, int(0.03 * min(patch.shape[:2])))
-    alpha[edge:-edge or None, edge:-edge or None] = 1.0
+    alpha[edge : -edge or None, edge : -edge or None] = 1.0
     alpha = cv2.GaussianBlur(alpha, (0, 0), edge / 2)[..., None]
     x0, y0 = int(round(cx - fx)), int(round(cy - fy))
     height, width = canvas.shape[:2]
@@ -244,8 +244,12 @@ def score(boxes: list[Box], truths: list[Box], margin: float) -> tuple[int, int]
 
 
 def run(
-    detectors: dict[str, DetectorSettings], faces_dir: Path, fer2013: Path | None = None, seed: int = 20,
-    n_real: int = 60, n_fer: int = 20,
+    detectors: dict[str, DetectorSettings],
+    faces_dir: Path,
+    fer2013: Path | None = None,
+    seed: int = 20,
+    n_real: int = 60,
+    n_fer: int = 20,
 ) -> dict:
     """Recall table, false boxes and ms per frame for each detector, on one seeded set of photos."""
     sources = face_sources(faces_dir, fer2013, n_real, n_fer, seed)
