@@ -1,11 +1,13 @@
 """Face detection with OpenCV's Haar cascade, and cropping faces the way FER2013 was preprocessed.
 
-The cascade ships with OpenCV (``cv2.data.haarcascades``), so nothing is downloaded or copied.
-Detection scales with the photo: the cascade scans a working copy whose size follows the smallest
-face wanted (a fraction of the photo's short side, or the px setting) and is bounded, keeps only
-detections OpenCV scores as confident (``detectMultiScale3`` with ``outputRejectLevels``), and
-suppresses overlapping boxes. Boxes are squared and widened by a margin chosen by accuracy
-(``scripts/measure_margin.py``) and are always in the original photo's pixels.
+The cascades ship with OpenCV (``cv2.data.haarcascades``), so nothing is downloaded or copied.
+Detection scales with the photo: ``alt2`` scans a working copy whose size follows the smallest face
+wanted (a fraction of the photo's short side, or the px setting, mapped to the cascade's own 20 px
+window) and is bounded by area. This first pass is lenient (every raw hit above ``min_score`` is a
+candidate); a second look re-scans each candidate, larger and in its surroundings, with OpenCV's
+default frontal cascade, which errs on other textures, and keeps it only if a face is there. Boxes are
+squared and widened by a margin chosen by accuracy (``scripts/measure_margin.py``) and are always in
+the original photo's pixels. Recall by face size: ``make bench-detection`` (issue 20).
 
 :func:`find_faces` adds the fallback for photos already cropped to the face, which the cascade
 misses because it needs context around a face: a second detection on a padded copy, then, for a
@@ -83,12 +85,12 @@ class DetectorSettings:
     """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README)."""
 
     #: Pyramid step between scales of the first pass. 1.3 with the second look (issue 20, real faces at
-    #: 640x480): as many 40-56 px candidates as 1.2 at 0.75x the time; the second look scans at
+    #: 640x480): as many 40-56 px candidates as 1.2 at ~0.8x the time; the second look scans at
     #: VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
     scale_factor: float = 1.3
     #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
     #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
-    #: every raw hit (FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a quarter of 40 px faces.
+    #: every raw hit (FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
     min_neighbors: int = 5
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
     #: 40 px (issue 20's table: recall at 40 px was 5 % with 56): a person 2-3 m from a webcam.
@@ -101,8 +103,9 @@ class DetectorSettings:
     #: so cost follows the smallest face wanted, not the photo's size.
     max_side: int = 8192
     #: Candidates the first pass scores below this are dropped (``levelWeights`` of alt2's last stage,
-    #: ~54..58). With the second look, 54.0 (below the 1st percentile of real faces' scores, 55.0,
-    #: issue 20) only saves second looks; 54.8 was the threshold without one.
+    #: ~54..58; 54.8 was the threshold without a second look). Issue 20: at 54.0, 4 of 12 24 MP photos
+    #: got a false box near the minimum size (scores 54.1-54.7); 54.5 removed them, and 55.0 lost a
+    #: tenth of 40-48 px faces.
     min_score: float = 54.5
     #: Fraction of the face side added on every side of the square Haar box before cropping.
     #: Chosen by accuracy of the classifier on PublicTest-derived photos within 0.10..0.20
@@ -114,17 +117,19 @@ class DetectorSettings:
     cascade_file: str = CASCADE_FILE
     #: The working copy is scaled so the minimum face is this many cascade windows wide (issue 12: 1.2,
     #: 24 px for alt2's 20 px window). OpenCV slides the window in 2 px steps at pyramid levels below 2x
-    #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time.
+    #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time,
+    #: and no better recall over the whole table (1.5 neither).
     scan_windows: float = 1.0
     #: Area bound of the working copy (a bound on the long side alone would shrink a panorama's faces
-    #: away): a 24 MP photo is scanned at ~1730x1150, its 3 % faces at ~1.7 windows.
+    #: away): a 24 MP photo's copy (~1000x670 for its 3 % faces) is within it; a 30000x1000 panorama is
+    #: scanned at ~7750x260 (its 40 px faces at 10 px: lost), not at 1024x34 (its 300 px faces lost).
     max_scan_pixels: int = 2_000_000
     #: A second look at each candidate, larger and in its surroundings, by another cascade
     #: (``verify_cascade``, ``min_neighbors``, ``verify_score``): it removes the false boxes of the
     #: lenient first pass instead of a larger minimum face.
     verify: bool = True
     #: The second look's minimum score (the default cascade's scale, ~0..10): with 5 neighbours, 3.0 kept
-    #: 120 of 123 real faces and 1 of 76 false candidates (issue 20).
+    #: 120 of 123 real faces and 1 of 76 false candidates of a stricter first pass (issue 20).
     verify_score: float = 3.0
     #: The cascade of the second look: another of OpenCV's frontal cascades errs on other textures.
     verify_cascade: str = "haarcascade_frontalface_default.xml"
