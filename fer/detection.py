@@ -16,13 +16,19 @@ face-like photo, the whole image. Every :class:`Detection` says how it was found
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from fer.haar import (  # noqa: F401 - cascade, cascade_window, working_scale: public here too
+    cascade,
+    cascade_window,
+    first_pass,
+    second_look,
+    working_scale,
+)
 from fer.imageio import to_rgb_uint8
 from fer.labels import FACE_SIZE
 
@@ -36,17 +42,6 @@ CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
 #: The largest training window of OpenCV's bundled frontal cascades (the default cascade's; alt2's is
 #: 20 px): a floor for any scanned copy. Each cascade's own window is :func:`cascade_window`.
 CASCADE_WINDOW = 24
-#: The second look scans a candidate with this fraction of its side around it on every side ...
-VERIFY_CONTEXT = 0.5
-#: ... resized so the candidate is this many cascade windows wide ...
-VERIFY_WINDOWS = 2.5
-#: ... and accepts a face up to this factor smaller or larger than the candidate, scanning its small
-#: patch with this pyramid step (finer than a cheap first pass may use: the patch costs little).
-VERIFY_SIZE_RATIO = 1.6
-VERIFY_SCALE_FACTOR = 1.1
-#: Raw hits a verified scan's first pass needs: every hit is a candidate (overlaps merged), the second
-#: look decides.
-FIRST_PASS_NEIGHBORS = 0
 #: Detections overlapping more than this (intersection over union) are the same face.
 DUPLICATE_IOU = 0.5
 #: A box whose area lies this much inside a more confident box is a part of that face (or of its
@@ -62,8 +57,6 @@ FACE_CROP_MAX_ASPECT = 1.25
 FACE_CROP_MAX_LONG = 1024
 #: A face crop has structure: a nearly uniform image (grey-level standard deviation below this) is not one.
 FACE_CROP_MIN_STD = 8.0
-
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -86,11 +79,11 @@ class DetectorSettings:
 
     #: Pyramid step between scales of the first pass. 1.3 with the second look (issue 20, real faces at
     #: 640x480): as many 40-56 px candidates as 1.2 at ~0.8x the time; the second look scans at
-    #: VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
+    #: fer.haar.VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
     scale_factor: float = 1.3
     #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
     #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
-    #: every raw hit (FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
+    #: every raw hit (fer.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
     min_neighbors: int = 5
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
     #: 40 px (issue 20's table: recall at 40 px was 5 % with 56): a person 2-3 m from a webcam.
@@ -299,12 +292,12 @@ def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list
     """Confident cascade boxes (original pixels, unframed) and their scores: one working-copy scan, then,
     with ``settings.verify``, the candidates a second look confirms, with the second look's box (finer
     than a lenient first pass's raw window) and the first pass's score (:func:`_second_look`)."""
-    boxes, scores = _first_pass(gray, settings)
+    boxes, scores = first_pass(gray, settings)
     if not settings.verify:
         return boxes, scores
     kept_boxes, kept_scores = [], []
     for i in suppress_overlaps(boxes, scores):
-        seen = _second_look(gray, _cluster_mean(boxes, boxes[i]), settings)
+        seen = second_look(gray, _cluster_mean(boxes, boxes[i]), settings)
         if seen is not None:
             kept_boxes.append(seen)
             kept_scores.append(scores[i])
@@ -319,95 +312,6 @@ def _cluster_mean(boxes: list[Box], seed: Box) -> Box:
     return int(x), int(y), int(w), int(h)
 
 
-def _first_pass(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
-    """Confident cascade boxes from one scan of the working copy (see :func:`working_scale`)."""
-    height, width = gray.shape[:2]
-    min_face = settings.min_face(width, height)
-    window = cascade_window(settings.cascade_file)
-    if min(height, width) < min(min_face, window):
-        return [], []
-    scale = working_scale(width, height, settings)
-    small = gray if scale == 1.0 else _resize(gray, scale)
-    if settings.equalize:
-        small = cv2.equalizeHist(small)
-    min_side = max(window, int(round(min_face * scale)))
-    if min(small.shape[:2]) < min_side:
-        return [], []
-    neighbors = FIRST_PASS_NEIGHBORS if settings.verify else settings.min_neighbors
-    return _cascade_boxes(small, settings, min_side, neighbors, settings.min_score, scale)
-
-
-def _cascade_boxes(
-    small: np.ndarray,
-    settings: DetectorSettings,
-    min_side: int,
-    neighbors: int,
-    min_score: float,
-    scale: float,
-    max_side: int = 0,
-) -> tuple[list[Box], list[float]]:
-    """One ``detectMultiScale3`` call; boxes scored at least ``min_score``, mapped back by ``scale``."""
-    found, _, weights = cascade(settings.cascade_file).detectMultiScale3(
-        small,
-        scaleFactor=settings.scale_factor,
-        minNeighbors=neighbors,
-        minSize=(min_side, min_side),
-        maxSize=(max_side, max_side),
-        outputRejectLevels=True,
-    )
-    boxes, scores = [], []
-    for box, weight in zip(found, np.asarray(weights, np.float64).ravel()):
-        if weight >= min_score:
-            boxes.append(_unscale(tuple(int(v) for v in box), scale))
-            scores.append(float(weight))
-    return boxes, scores
-
-
-def _second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> Box | None:
-    """The face ``settings.verify_cascade`` finds on the candidate (original pixels), or None: in its surroundings
-    (``VERIFY_CONTEXT`` of its side on every side) resized so it is ``VERIFY_WINDOWS`` windows wide,
-    a face of similar size (``VERIFY_SIZE_RATIO``) whose centre lies in the candidate, scored at least
-    ``verify_score`` with ``min_neighbors`` neighbours; of several, the one nearest the candidate's centre."""
-    x, y, w, h = box
-    window = cascade_window(settings.verify_cascade)
-    pad = int(round(VERIFY_CONTEXT * w))
-    height, width = gray.shape[:2]
-    x0, y0 = max(0, x - pad), max(0, y - pad)  # inside the photo: replicated borders look like faces
-    patch = gray[y0 : min(height, y + h + pad), x0 : min(width, x + w + pad)]
-    side = VERIFY_WINDOWS * window
-    scale = side / w
-    small = _resize(patch, scale) if scale < 1.0 else cv2.resize(patch, None, fx=scale, fy=scale)
-    if min(small.shape[:2]) < window:
-        return None
-    boxes, _ = _cascade_boxes(
-        small,
-        replace(settings, cascade_file=settings.verify_cascade, scale_factor=VERIFY_SCALE_FACTOR),
-        max(window, int(side / VERIFY_SIZE_RATIO)),
-        settings.min_neighbors,
-        settings.verify_score,
-        scale,
-        max_side=int(side * VERIFY_SIZE_RATIO),
-    )
-    found = [(bx + x0, by + y0, bw, bh) for bx, by, bw, bh in boxes]
-    inside = [b for b in found if 0 <= b[0] + b[2] / 2 - x <= w and 0 <= b[1] + b[3] / 2 - y <= h]
-    if not inside:
-        return None
-    return min(inside, key=lambda b: abs(b[0] + b[2] / 2 - x - w / 2) + abs(b[1] + b[3] / 2 - y - h / 2))
-
-
-def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
-    """Downscale factor of the scanned copy: the minimum face maps to ``scan_windows`` cascade windows,
-    within max_side and max_scan_pixels (never enlarged)."""
-    window = settings.scan_windows * cascade_window(settings.cascade_file)
-    by_area = (settings.max_scan_pixels / max(1, width * height)) ** 0.5
-    return min(1.0, settings.max_side / max(width, height), by_area, window / settings.min_face(width, height))
-
-
-def cascade_window(name: str) -> int:
-    """The side of the window a bundled cascade was trained on (alt2: 20 px, the default cascade: 24 px)."""
-    return int(max(cascade(name).getOriginalWindowSize()))
-
-
 def _with_min_face(settings: DetectorSettings, min_face: int) -> DetectorSettings:
     """The same settings with an absolute minimum face (no fraction): for scans of padded copies."""
     return replace(settings, min_size=max(1, min_face), min_face_fraction=0.0)
@@ -416,36 +320,6 @@ def _with_min_face(settings: DetectorSettings, min_face: int) -> DetectorSetting
 def _cascade() -> cv2.CascadeClassifier:
     """One classifier per thread: detectMultiScale is not documented as thread-safe."""
     return cascade(CASCADE_FILE)
-
-
-def cascade(name: str) -> cv2.CascadeClassifier:
-    """This thread's instance of one of OpenCV's bundled cascades (loaded once per thread)."""
-    cascades = getattr(_local, "cascades", None)
-    if cascades is None:
-        cascades = _local.cascades = {}
-    found = cascades.get(name)
-    if found is None:
-        path = cv2.data.haarcascades + name
-        found = cv2.CascadeClassifier(path)
-        if found.empty():
-            raise RuntimeError(f"OpenCV could not load its Haar cascade {path}; reinstall opencv-python-headless.")
-        cascades[name] = found
-    return found
-
-
-def _resize(gray: np.ndarray, scale: float) -> np.ndarray:
-    """Area-downscale, the interpolation that keeps fine face structure when shrinking."""
-    height, width = gray.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-
-
-def _unscale(box: Box, scale: float) -> Box:
-    """Map a box from the scanned copy back to original pixels."""
-    if scale == 1.0:
-        return box
-    x, y, w, h = box
-    return round(x / scale), round(y / scale), round(w / scale), round(h / scale)
 
 
 def order_boxes(boxes: list[Box]) -> list[Box]:
