@@ -146,15 +146,24 @@ def background(width: int, height: int, rng: np.random.Generator, samples: list[
     """A random crop of a sample resized to the frame (60 %), smoothed noise (20 %) or a gradient."""
     pick = rng.random()
     if samples and pick < 0.6:
-        src = samples[rng.integers(len(samples))]
-        sh, sw = src.shape[:2]
-        frac = rng.uniform(0.5, 1.0)
-        cw, ch = max(8, int(sw * frac)), max(8, int(sh * frac))
-        x, y = int(rng.integers(0, sw - cw + 1)), int(rng.integers(0, sh - ch + 1))
-        return cv2.resize(src[y : y + ch, x : x + cw], (width, height), interpolation=cv2.INTER_LINEAR)
+        return random_crop(samples[rng.integers(len(samples))], width, height, rng)
     if pick < 0.8:
         small = rng.integers(0, 256, (max(2, height // 16), max(2, width // 16), 3), dtype=np.uint8)
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    return gradient(width, height, rng)
+
+
+def random_crop(src: np.ndarray, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A random 50-100 % crop of ``src`` resized to width x height."""
+    sh, sw = src.shape[:2]
+    frac = rng.uniform(0.5, 1.0)
+    cw, ch = max(8, int(sw * frac)), max(8, int(sh * frac))
+    x, y = int(rng.integers(0, sw - cw + 1)), int(rng.integers(0, sh - ch + 1))
+    return cv2.resize(src[y : y + ch, x : x + cw], (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def gradient(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A smooth left-to-right gradient between two random colours."""
     c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
     t = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :, None]
     row = (c0 * (1 - t) + c1 * t).astype(np.uint8)
