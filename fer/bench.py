@@ -197,7 +197,7 @@ def run_bench(args: argparse.Namespace) -> int:
         print(json.dumps(figures, indent=2))
     else:
         for key, value in figures.items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) or key == "detection_table":
                 continue
             print(f"{key:<45} {value:.3f}" if isinstance(value, float) else f"{key:<45} {value}")
         if "detection_table" in figures:
