@@ -33,7 +33,7 @@ help:
 	@echo "make lock         re-pin constraints.txt to what .venv has"
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
-	@echo "make bench-detection  detection recall by face and frame size, false boxes, ms per frame (~5 min)"
+	@echo "make bench-detection  detection recall by face and frame size, false boxes, ms per frame (~6 min)"
 	@echo "make train        train models/fer_cnn_v2 on FER2013_DIR=$(FER2013_DIR) (recipe cpu2, ~90 min on 2 idle cores)"
 	@echo "make screenshots  regenerate the README screenshots"
 
