@@ -22,7 +22,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run run-https replicas load-live test check lock lint bench train train-v3 screenshots
+.PHONY: help run run-https replicas load-live test check lock lint bench bench-detection train train-v3 screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
@@ -34,6 +34,7 @@ help:
 	@echo "make lock         re-pin constraints.txt to what .venv has"
 	@echo "make lint         ruff check"
 	@echo "make bench        inference latency benchmark (python -m fer bench)"
+	@echo "make bench-detection  detection recall by face and frame size, false boxes, ms per frame (~6 min)"
 	@echo "make train        train models/fer_cnn_v2 on FER2013_DIR=$(FER2013_DIR) (recipe cpu2, ~90 min on 2 idle cores)"
 	@echo "make train-v3     train models/fer_cnn_v3 (recipe cpu3) on FER2013_CSV=$(FER2013_CSV) (hours; TRAIN_ARGS=--resume)"
 	@echo "make screenshots  regenerate the README screenshots"
@@ -90,6 +91,10 @@ lint: $(TEST_STAMP)
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m fer bench
+
+# Issue 20's table: today's detector beside issue 12's on real faces pasted at known sizes (README "Face detection").
+bench-detection: $(TEST_STAMP)
+	$(BIN)/python scripts/measure_detection.py --recall --fer2013 $(FER2013_DIR)
 
 train: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn_v2 --recipe cpu2 --precision mixed_bfloat16 $(TRAIN_ARGS)

@@ -1,11 +1,13 @@
 """Face detection with OpenCV's Haar cascade, and cropping faces the way FER2013 was preprocessed.
 
-The cascade ships with OpenCV (``cv2.data.haarcascades``), so nothing is downloaded or copied.
-Detection scales with the photo: the cascade scans a working copy whose size follows the smallest
-face wanted (a fraction of the photo's short side, or the px setting) and is bounded, keeps only
-detections OpenCV scores as confident (``detectMultiScale3`` with ``outputRejectLevels``), and
-suppresses overlapping boxes. Boxes are squared and widened by a margin chosen by accuracy
-(``scripts/measure_margin.py``) and are always in the original photo's pixels.
+The cascades ship with OpenCV (``cv2.data.haarcascades``), so nothing is downloaded or copied.
+Detection scales with the photo: ``alt2`` scans a working copy whose size follows the smallest face
+wanted (a fraction of the photo's short side, or the px setting, mapped to the cascade's own 20 px
+window) and is bounded by area. This first pass is lenient (every raw hit above ``min_score`` is a
+candidate); a second look re-scans each candidate, larger and in its surroundings, with OpenCV's
+default frontal cascade, which errs on other textures, and keeps it only if a face is there. Boxes are
+squared and widened by a margin chosen by accuracy (``scripts/measure_margin.py``) and are always in
+the original photo's pixels. Recall by face size: ``make bench-detection`` (issue 20).
 
 :func:`find_faces` adds the fallback for photos already cropped to the face, which the cascade
 misses because it needs context around a face: a second detection on a padded copy, then, for a
@@ -14,13 +16,13 @@ face-like photo, the whole image. Every :class:`Detection` says how it was found
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from fer.haar import cascade, first_pass, second_look
 from fer.imageio import to_rgb_uint8
 from fer.labels import FACE_SIZE
 
@@ -31,7 +33,8 @@ Source = Literal["detector", "padded", "whole-image"]
 
 #: Chosen by measurement (scripts/measure_detection.py, PublicTest-derived photos): see DetectorSettings.
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
-#: The cascade's training window: it cannot see faces smaller than this in the image it scans.
+#: The largest training window of OpenCV's bundled frontal cascades (the default cascade's; alt2's is
+#: 20 px): a floor for any scanned copy. Each cascade's own window is :func:`cascade_window`.
 CASCADE_WINDOW = 24
 #: Detections overlapping more than this (intersection over union) are the same face.
 DUPLICATE_IOU = 0.5
@@ -48,8 +51,6 @@ FACE_CROP_MAX_ASPECT = 1.25
 FACE_CROP_MAX_LONG = 1024
 #: A face crop has structure: a nearly uniform image (grey-level standard deviation below this) is not one.
 FACE_CROP_MIN_STD = 8.0
-
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -70,25 +71,29 @@ class Detection:
 class DetectorSettings:
     """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README)."""
 
-    #: Pyramid step between scales: OpenCV's default. Measured: 1.15 is ~1.4x faster but finds 7 points
-    #: fewer faces in PublicTest-derived scenes (63.0 % vs 70.3 %) and misses 5 of the 6x5 tiling's 30.
-    scale_factor: float = 1.1
-    #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this).
-    min_neighbors: int = 4
+    #: Pyramid step between scales of the first pass. 1.3 with the second look (issue 20, real faces at
+    #: 640x480): as many 40-56 px candidates as 1.2 at ~0.8x the time; the second look scans at
+    #: fer.haar.VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
+    scale_factor: float = 1.3
+    #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
+    #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
+    #: every raw hit (fer.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
+    min_neighbors: int = 5
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
-    #: 56 px (was 40) is what makes a 640x480 photo's full detection ~2x cheaper: the scan is sized so
-    #: this face meets the 24 px window, and cost grows with (24 / min face)^2.
-    min_size: int = 56
+    #: 40 px (issue 20's table: recall at 40 px was 5 % with 56): a person 2-3 m from a webcam.
+    min_size: int = 40
     #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
     #: minimum grows with big photos, where small false boxes on texture were deciding the mood.
     min_face_fraction: float = 0.03
-    #: Longer side bound of the working copy the cascade scans. Within it, the copy is as small as
-    #: the minimum face allows (that face maps to the cascade's 24 px window), so cost follows the
-    #: smallest face wanted, not the photo's size.
-    max_side: int = 1024
-    #: Detections the cascade scores below this are dropped (``levelWeights`` of the last stage; alt2's
-    #: scores lie in ~54..58). Measured: 54.8 drops a fifth of the false boxes for 1 point of faces found.
-    min_score: float = 54.8
+    #: Longer side bound of the working copy the cascade scans. Within it (and ``max_scan_pixels``), the
+    #: copy is as small as the minimum face allows (that face maps to ``scan_windows`` cascade windows),
+    #: so cost follows the smallest face wanted, not the photo's size.
+    max_side: int = 8192
+    #: Candidates the first pass scores below this are dropped (``levelWeights`` of alt2's last stage,
+    #: ~54..58; 54.8 was the threshold without a second look). Issue 20: at 54.0, 4 of 12 24 MP photos
+    #: got a false box near the minimum size (scores 54.1-54.7); 54.5 removed them, and 55.0 lost a
+    #: tenth of 40-48 px faces.
+    min_score: float = 54.5
     #: Fraction of the face side added on every side of the square Haar box before cropping.
     #: Chosen by accuracy of the classifier on PublicTest-derived photos within 0.10..0.20
     #: (``scripts/measure_margin.py``), not by pixel similarity to FER2013's crops.
@@ -97,6 +102,24 @@ class DetectorSettings:
     equalize: bool = False
     #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
     cascade_file: str = CASCADE_FILE
+    #: The working copy is scaled so the minimum face is this many cascade windows wide (issue 12: 1.2,
+    #: 24 px for alt2's 20 px window). OpenCV slides the window in 2 px steps at pyramid levels below 2x
+    #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time,
+    #: and no better recall over the whole table (1.5 neither).
+    scan_windows: float = 1.0
+    #: Area bound of the working copy (a bound on the long side alone would shrink a panorama's faces
+    #: away): a 24 MP photo's copy (~1000x670 for its 3 % faces) is within it; a 30000x1000 panorama is
+    #: scanned at ~7750x260 (its 40 px faces at 10 px: lost), not at 1024x34 (its 300 px faces lost).
+    max_scan_pixels: int = 2_000_000
+    #: A second look at each candidate, larger and in its surroundings, by another cascade
+    #: (``verify_cascade``, ``min_neighbors``, ``verify_score``): it removes the false boxes of the
+    #: lenient first pass instead of a larger minimum face.
+    verify: bool = True
+    #: The second look's minimum score (the default cascade's scale, ~0..10): with 5 neighbours, 3.0 kept
+    #: 120 of 123 real faces and 1 of 76 false candidates of a stricter first pass (issue 20).
+    verify_score: float = 3.0
+    #: The cascade of the second look: another of OpenCV's frontal cascades errs on other textures.
+    verify_cascade: str = "haarcascade_frontalface_default.xml"
 
     def __post_init__(self) -> None:
         """Reject values the cascade would misbehave with, at construction rather than per frame."""
@@ -104,6 +127,10 @@ class DetectorSettings:
             raise ValueError(f"scale_factor must be > 1, got {self.scale_factor}")
         if self.min_neighbors < 0:
             raise ValueError(f"min_neighbors must be >= 0, got {self.min_neighbors}")
+        if self.max_scan_pixels < CASCADE_WINDOW**2:
+            raise ValueError(f"max_scan_pixels must be >= {CASCADE_WINDOW**2}, got {self.max_scan_pixels}")
+        if not self.scan_windows > 0.0:
+            raise ValueError(f"scan_windows must be > 0, got {self.scan_windows}")
         if self.min_size < 1 or self.max_side < CASCADE_WINDOW:
             raise ValueError(f"min_size must be >= 1 and max_side >= {CASCADE_WINDOW}")
         if not 0.0 <= self.min_face_fraction < 1.0:
@@ -256,36 +283,27 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
-    """Confident cascade boxes (original pixels, unframed) and their scores, from one working-copy scan."""
-    height, width = gray.shape[:2]
-    min_face = settings.min_face(width, height)
-    if min(height, width) < min(min_face, CASCADE_WINDOW):
-        return [], []
-    scale = working_scale(width, height, settings)
-    small = gray if scale == 1.0 else _resize(gray, scale)
-    if settings.equalize:
-        small = cv2.equalizeHist(small)
-    min_side = max(CASCADE_WINDOW, int(round(min_face * scale)))
-    if min(small.shape[:2]) < min_side:
-        return [], []
-    found, _, weights = cascade(settings.cascade_file).detectMultiScale3(
-        small,
-        scaleFactor=settings.scale_factor,
-        minNeighbors=settings.min_neighbors,
-        minSize=(min_side, min_side),
-        outputRejectLevels=True,
-    )
-    boxes, scores = [], []
-    for box, weight in zip(found, np.asarray(weights, np.float64).ravel()):
-        if weight >= settings.min_score:
-            boxes.append(_unscale(tuple(int(v) for v in box), scale))
-            scores.append(float(weight))
-    return boxes, scores
+    """Confident cascade boxes (original pixels, unframed) and their scores: one working-copy scan, then,
+    with ``settings.verify``, the candidates a second look confirms, with the second look's box (finer
+    than a lenient first pass's raw window) and the first pass's score (:func:`_second_look`)."""
+    boxes, scores = first_pass(gray, settings)
+    if not settings.verify:
+        return boxes, scores
+    kept_boxes, kept_scores = [], []
+    for i in suppress_overlaps(boxes, scores):
+        seen = second_look(gray, _cluster_mean(boxes, boxes[i]), settings)
+        if seen is not None:
+            kept_boxes.append(seen)
+            kept_scores.append(scores[i])
+    return kept_boxes, kept_scores
 
 
-def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
-    """Downscale factor of the scanned copy: the minimum face maps to the 24 px window, within max_side."""
-    return min(1.0, settings.max_side / max(width, height), CASCADE_WINDOW / settings.min_face(width, height))
+def _cluster_mean(boxes: list[Box], seed: Box) -> Box:
+    """The mean of the raw hits on the same face as ``seed``: a lenient pass's best-scored raw window
+    is often off-centre or a pyramid step off in size; their mean is where the face is."""
+    cluster = np.array([b for b in boxes if _same_face(b, seed)] or [seed], np.float64)
+    x, y, w, h = cluster.mean(axis=0).round().astype(int)
+    return int(x), int(y), int(w), int(h)
 
 
 def _with_min_face(settings: DetectorSettings, min_face: int) -> DetectorSettings:
@@ -296,36 +314,6 @@ def _with_min_face(settings: DetectorSettings, min_face: int) -> DetectorSetting
 def _cascade() -> cv2.CascadeClassifier:
     """One classifier per thread: detectMultiScale is not documented as thread-safe."""
     return cascade(CASCADE_FILE)
-
-
-def cascade(name: str) -> cv2.CascadeClassifier:
-    """This thread's instance of one of OpenCV's bundled cascades (loaded once per thread)."""
-    cascades = getattr(_local, "cascades", None)
-    if cascades is None:
-        cascades = _local.cascades = {}
-    found = cascades.get(name)
-    if found is None:
-        path = cv2.data.haarcascades + name
-        found = cv2.CascadeClassifier(path)
-        if found.empty():
-            raise RuntimeError(f"OpenCV could not load its Haar cascade {path}; reinstall opencv-python-headless.")
-        cascades[name] = found
-    return found
-
-
-def _resize(gray: np.ndarray, scale: float) -> np.ndarray:
-    """Area-downscale, the interpolation that keeps fine face structure when shrinking."""
-    height, width = gray.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-
-
-def _unscale(box: Box, scale: float) -> Box:
-    """Map a box from the scanned copy back to original pixels."""
-    if scale == 1.0:
-        return box
-    x, y, w, h = box
-    return round(x / scale), round(y / scale), round(w / scale), round(h / scale)
 
 
 def order_boxes(boxes: list[Box]) -> list[Box]:

@@ -9,12 +9,18 @@ whose face is found, false boxes per 100 photos, and the faces found / false box
 (big scaled portraits, the 6x5 tiling, scikit-image photos without faces). Scan time is summed
 (under load on a shared machine: compare rows of one run only).
 
-Usage: python scripts/measure_detection.py [--n 400] [--fer2013 PATH] [--faces DIR]
+``--recall`` (``make bench-detection``) instead prints issue 20's table: recall by face size and frame
+size, false boxes per 100 photos with and without faces, ms per frame, for today's defaults beside issue
+12's detector, on real faces pasted onto face-free backgrounds (:mod:`fer.bench.detection`; ~6 min on
+2 loaded cores).
+
+Usage: python scripts/measure_detection.py [--n 400] [--fer2013 PATH] [--faces DIR] [--recall [--json]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import replace
@@ -28,27 +34,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from photo_set import Photo, add_data_args, build, false_box_cases  # noqa: E402
 
+from fer.bench import ISSUE12_DETECTOR, recall_figures  # noqa: E402
 from fer.detection import DetectorSettings, detect  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT, _ALT2 = "haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"
+#: Issue 12's grid, each a variant of issue 12's scan (no second look, pyramid step 1.1) unless it says so.
+_ISSUE12 = ISSUE12_DETECTOR
+_DEF24 = replace(ISSUE12_DETECTOR, cascade_file="haarcascade_frontalface_default.xml", scan_windows=1.0)
 CANDIDATES = {
     "chosen defaults": DetectorSettings(),
-    "default mn5 min40 sf1.10": DetectorSettings(cascade_file=_DEFAULT, min_neighbors=5, min_size=40),
-    "default mn5 min48 sf1.10": DetectorSettings(cascade_file=_DEFAULT, min_neighbors=5, min_size=48),
-    "alt2 mn5 min40 sf1.10": DetectorSettings(cascade_file=_ALT2, min_neighbors=5, min_size=40),
-    "alt2 mn4 min40 sf1.10": DetectorSettings(cascade_file=_ALT2, min_neighbors=4, min_size=40),
-    "alt2 mn3 min40 sf1.10": DetectorSettings(cascade_file=_ALT2, min_neighbors=3, min_size=40),
-    "alt2 mn4 min48 sf1.10": DetectorSettings(cascade_file=_ALT2, min_neighbors=4, min_size=48),
-    "alt2 mn4 min48 sf1.15": DetectorSettings(cascade_file=_ALT2, min_neighbors=4, min_size=48, scale_factor=1.15),
-    "alt2 mn3 min48 sf1.15": DetectorSettings(cascade_file=_ALT2, min_neighbors=3, min_size=48, scale_factor=1.15),
-    "alt mn4 min40 sf1.10": DetectorSettings(cascade_file="haarcascade_frontalface_alt.xml", min_neighbors=4),
+    "default mn5 min40 sf1.10": replace(_DEF24, min_neighbors=5, min_size=40),
+    "default mn5 min48 sf1.10": replace(_DEF24, min_neighbors=5, min_size=48),
+    "alt2 mn5 min40 sf1.10": replace(_ISSUE12, min_neighbors=5, min_size=40),
+    "alt2 mn4 min40 sf1.10": replace(_ISSUE12, min_neighbors=4, min_size=40),
+    "alt2 mn3 min40 sf1.10": replace(_ISSUE12, min_neighbors=3, min_size=40),
+    "alt2 mn4 min48 sf1.10": replace(_ISSUE12, min_neighbors=4, min_size=48),
+    "alt2 mn4 min48 sf1.15": replace(_ISSUE12, min_neighbors=4, min_size=48, scale_factor=1.15),
+    "alt2 mn3 min48 sf1.15": replace(_ISSUE12, min_neighbors=3, min_size=48, scale_factor=1.15),
+    "alt mn4 min40 sf1.10": replace(_ISSUE12, cascade_file="haarcascade_frontalface_alt.xml", min_size=40),
+    "issue 12 (alt2 mn4 min56 score 54.8)": _ISSUE12,
 }
 
 
 def main() -> None:
     args = _parse_args()
     cv2.setNumThreads(1)
+    if args.recall:
+        figures = recall_figures(args.faces, args.fer2013)
+        print(json.dumps(figures, indent=2) if args.json else figures["detection_table"])
+        return
     portrait = cv2.cvtColor(cv2.imread(str(args.faces / "astronaut.png")), cv2.COLOR_BGR2RGB)
     photos = build(args.fer2013, "PublicTest", args.n, seed=12, portrait=portrait)
     if args.fallback:
@@ -181,6 +196,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--only", nargs="*", choices=list(CANDIDATES))
     parser.add_argument("--fractions", nargs="*", type=float, default=[0.03])
     parser.add_argument("--fallback", action="store_true", help="only the whole-image fallback study")
+    parser.add_argument("--recall", action="store_true", help="only the recall-by-face-size table (issue 20)")
+    parser.add_argument("--json", action="store_true", help="with --recall: the figures as JSON")
     return parser.parse_args()
 
 

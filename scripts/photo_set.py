@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fer.bench.detection import gradient, random_crop  # noqa: E402
 from fer.data import load_split  # noqa: E402
 from fer.labels import CLASS_NAMES  # noqa: E402
 
@@ -148,16 +149,8 @@ def _blend(canvas: np.ndarray, patch: np.ndarray, alpha: np.ndarray, x0: int, y0
 def _background(width: int, height: int, rng: np.random.Generator, backgrounds: list[np.ndarray]) -> np.ndarray:
     """A random crop of a sample photo resized to the canvas, or a smooth colour gradient."""
     if backgrounds and rng.random() < 0.7:
-        src = backgrounds[rng.integers(len(backgrounds))]
-        sh, sw = src.shape[:2]
-        frac = rng.uniform(0.5, 1.0)
-        cw, ch = max(8, int(sw * frac)), max(8, int(sh * frac))
-        x, y = int(rng.integers(0, sw - cw + 1)), int(rng.integers(0, sh - ch + 1))
-        return cv2.resize(src[y : y + ch, x : x + cw], (width, height), interpolation=cv2.INTER_LINEAR)
-    c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    t = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :, None]
-    row = (c0 * (1 - t) + c1 * t).astype(np.uint8)
-    return np.ascontiguousarray(np.broadcast_to(row, (height, width, 3)))
+        return random_crop(backgrounds[rng.integers(len(backgrounds))], width, height, rng)
+    return gradient(width, height, rng)
 
 
 def _backgrounds() -> list[np.ndarray]:

@@ -7,7 +7,10 @@
   the known face followed in between, smoothing and overlay drawing included) — baselines: the previous
   photo detector (default cascade, 40 px minimum face scanned at 24 px, no score threshold; issue 12's
   "today") and the cascade scanning the full-size frame (faces down to 24 px);
-- PrivateTest evaluation seconds (cached decode, no cached predictions).
+- PrivateTest evaluation seconds (cached decode, no cached predictions);
+- detection recall by face and frame size, false boxes and ms per frame, today's detector beside the
+  one it replaced (:mod:`fer.bench.detection`): ``detection`` and ``detection_before`` (skip with
+  ``--no-recall``). The 640x480 FPS figures are quoted with the 640x480 recall from the same run.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -32,11 +36,30 @@ from fer.options import Options
 #: The photo detector before issue 12, for the speed comparison printed beside today's.
 PREVIOUS_DETECTOR = DetectorSettings(
     cascade_file="haarcascade_frontalface_default.xml",
+    scale_factor=1.1,
     min_neighbors=5,
     min_size=40,
     min_face_fraction=0.0,
+    max_side=1024,
     min_score=float("-inf"),
     margin=0.025,
+    scan_windows=1.0,  # the default cascade's 24 px window
+    max_scan_pixels=1 << 40,
+    verify=False,
+)
+
+
+#: The photo detector of issue 12 (minimum face 56 px scanned at 24 px with alt2's 20 px window, no
+#: second look), for the recall and speed comparison of issue 20.
+ISSUE12_DETECTOR = DetectorSettings(
+    scale_factor=1.1,
+    min_neighbors=4,
+    min_size=56,
+    max_side=1024,
+    min_score=54.8,
+    scan_windows=1.2,
+    max_scan_pixels=1 << 40,
+    verify=False,
 )
 
 
@@ -118,11 +141,17 @@ def run_bench(args: argparse.Namespace) -> int:
 
     frame = webcam_frame()
     fast = DetectorSettings()
-    full = DetectorSettings(min_size=24, min_face_fraction=0.0)  # scale 1: the full-size frame is scanned
+    # scale 1: the full-size frame is scanned by issue 12's cascade settings (faces down to 24 px)
+    full = replace(ISSUE12_DETECTOR, min_size=24, min_face_fraction=0.0)
     n_faces = len(analyze(frame, classifier, fast, tta=False))
     tp, t_prev = _paired_timings(
         lambda: analyze(frame, classifier, fast, tta=False),
         lambda: analyze(frame, classifier, PREVIOUS_DETECTOR, tta=False),
+        200,
+    )
+    tp12, t12 = _paired_timings(
+        lambda: analyze(frame, classifier, fast, tta=False),
+        lambda: analyze(frame, classifier, ISSUE12_DETECTOR, tta=False),
         200,
     )
     tf_full = _timings(lambda: analyze(frame, classifier, full, tta=False), 50)
@@ -144,6 +173,8 @@ def run_bench(args: argparse.Namespace) -> int:
         "baseline_pipeline_fps_previous_detector": 1 / float(np.median(t_prev)),
     }
     figures["pipeline_speedup_vs_previous_detector"] = float(np.median(t_prev) / np.median(tp))
+    figures["baseline_pipeline_fps_issue12_detector"] = 1 / float(np.median(t12))
+    figures["pipeline_speed_ratio_vs_issue12_detector"] = float(np.median(t12) / np.median(tp12))
     figures["speedup_b1_vs_keras"] = (
         figures["baseline_keras_tf_function_ms_b1_median"] / figures["classifier_ms_per_face_b1_median"]
     )
@@ -159,11 +190,31 @@ def run_bench(args: argparse.Namespace) -> int:
         rep = report(data.split, data.labels, probs)
         figures["privatetest_eval_seconds"] = time.perf_counter() - t0
         figures["privatetest_top1"] = rep.top1
+    if getattr(args, "recall", True):
+        figures.update(recall_figures(astronaut_path().parent, args.data))
     figures["cpu_count"] = os.cpu_count()
 
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
         for key, value in figures.items():
+            if isinstance(value, dict) or key == "detection_table":
+                continue
             print(f"{key:<45} {value:.3f}" if isinstance(value, float) else f"{key:<45} {value}")
+        if "detection_table" in figures:
+            print(figures["detection_table"])
     return 0
+
+
+def recall_figures(faces_dir: Path, fer2013: Path | None) -> dict:
+    """``detection`` (today's defaults) and ``detection_before`` (issue 12's), from one run, and the table."""
+    from fer.bench import detection as detection_bench
+
+    detectors = {"now": DetectorSettings(), "before (issue 12)": ISSUE12_DETECTOR}
+    result = detection_bench.run(detectors, faces_dir, fer2013 if fer2013 and Path(fer2013).exists() else None)
+    summaries = {name: detection_bench.summary(result, name) for name in detectors}
+    return {
+        "detection": summaries["now"],
+        "detection_before": summaries["before (issue 12)"],
+        "detection_table": detection_bench.table(summaries),
+    }

@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--model", default=str(MODELS_DIR / DEFAULT_MODEL))
+    p.add_argument("--no-recall", dest="recall", action="store_false", help="skip the detection recall table (minutes)")
 
     p = sub.add_parser("convert", help="write a model's .tflite (what the app serves) from its .keras")
     p.add_argument("model", help="model stem, e.g. models/fer_cnn (reads .keras and .json, writes .tflite)")

@@ -67,7 +67,7 @@ def animated(frames: list[Image.Image], fmt: str) -> bytes:
 def crowd(portrait: Image.Image, tile: int = 360, cols: int = 6, rows: int = 5) -> Image.Image:
     """``cols`` x ``rows`` copies of the portrait at ``tile`` px: 30 faces of ~70 px by default.
 
-    Sized so each face is clearly above the detector's default minimum (56 px, and 3 % of the short side).
+    Sized so each face is clearly above the detector's default minimum (40 px, and 3 % of the short side).
     """
     small = np.asarray(portrait.convert("RGB").resize((tile, tile), Image.Resampling.LANCZOS))
     return Image.fromarray(np.tile(small, (rows, cols, 1)))
