@@ -74,26 +74,26 @@ class DetectorSettings:
     #: Pyramid step between scales of the first pass. 1.3 with the second look (issue 20, real faces at
     #: 640x480): as many 40-56 px candidates as 1.2 at ~0.8x the time; the second look scans at
     #: fer.haar.VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
-    scale_factor: float = 1.3
+    scale_factor: float = 1.1
     #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
     #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
     #: every raw hit (fer.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
-    min_neighbors: int = 5
+    min_neighbors: int = 4
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
     #: 40 px (issue 20's table: recall at 40 px was 5 % with 56): a person 2-3 m from a webcam.
-    min_size: int = 40
+    min_size: int = 56
     #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
     #: minimum grows with big photos, where small false boxes on texture were deciding the mood.
     min_face_fraction: float = 0.03
     #: Longer side bound of the working copy the cascade scans. Within it (and ``max_scan_pixels``), the
     #: copy is as small as the minimum face allows (that face maps to ``scan_windows`` cascade windows),
     #: so cost follows the smallest face wanted, not the photo's size.
-    max_side: int = 8192
+    max_side: int = 1024
     #: Candidates the first pass scores below this are dropped (``levelWeights`` of alt2's last stage,
     #: ~54..58; 54.8 was the threshold without a second look). Issue 20: at 54.0, 4 of 12 24 MP photos
     #: got a false box near the minimum size (scores 54.1-54.7); 54.5 removed them, and 55.0 lost a
     #: tenth of 40-48 px faces.
-    min_score: float = 54.5
+    min_score: float = 54.8
     #: Fraction of the face side added on every side of the square Haar box before cropping.
     #: Chosen by accuracy of the classifier on PublicTest-derived photos within 0.10..0.20
     #: (``scripts/measure_margin.py``), not by pixel similarity to FER2013's crops.
@@ -106,15 +106,15 @@ class DetectorSettings:
     #: 24 px for alt2's 20 px window). OpenCV slides the window in 2 px steps at pyramid levels below 2x
     #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time,
     #: and no better recall over the whole table (1.5 neither).
-    scan_windows: float = 1.0
+    scan_windows: float = 1.2
     #: Area bound of the working copy (a bound on the long side alone would shrink a panorama's faces
     #: away): a 24 MP photo's copy (~1000x670 for its 3 % faces) is within it; a 30000x1000 panorama is
     #: scanned at ~7750x260 (its 40 px faces at 10 px: lost), not at 1024x34 (its 300 px faces lost).
-    max_scan_pixels: int = 2_000_000
+    max_scan_pixels: int = 1 << 40
     #: A second look at each candidate, larger and in its surroundings, by another cascade
     #: (``verify_cascade``, ``min_neighbors``, ``verify_score``): it removes the false boxes of the
     #: lenient first pass instead of a larger minimum face.
-    verify: bool = True
+    verify: bool = False
     #: The second look's minimum score (the default cascade's scale, ~0..10): with 5 neighbours, 3.0 kept
     #: 120 of 123 real faces and 1 of 76 false candidates of a stricter first pass (issue 20).
     verify_score: float = 3.0

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from photo_set import Photo, add_data_args, build, false_box_cases  # noqa: E402
 
-from fer.bench import ISSUE12_DETECTOR, recall_figures  # noqa: E402
+from fer.bench.latency import ISSUE12_DETECTOR, recall_figures  # noqa: E402
 from fer.detection import DetectorSettings, detect  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -128,7 +128,7 @@ def test_unusable_arrays_raise_image_decode_error(shape: tuple[int, ...]) -> Non
 
 
 def test_faces_of_different_sizes_are_sorted_largest_first(portrait: np.ndarray) -> None:
-    small = cv2.resize(portrait, (360, 360), interpolation=cv2.INTER_AREA)  # a ~70 px face, above the 40 px minimum
+    small = cv2.resize(portrait, (360, 360), interpolation=cv2.INTER_AREA)  # a ~70 px face, above the 56 px minimum
     canvas = np.full((512, 872, 3), 200, np.uint8)
     canvas[:, 360:872] = portrait
     canvas[76:436, :360] = small

@@ -1,11 +1,14 @@
-"""Issue 20's targets with default settings, on a modest seeded sample of real faces (not timings).
+"""Issue 20's targets for its candidate detector (``SECOND_LOOK_DETECTOR``), on a modest seeded sample
+of real faces (not timings). The defaults stay issue 12's detector for now (README: the candidate
+loses faces while following in video and gives 3x the false boxes); face-free photos and bad input
+are checked with the defaults.
 
 Real face photos (``faces/real/``, the astronaut portrait) are pasted at known sizes onto face-free
 backgrounds (scikit-image samples, noise, gradients) by :mod:`fer.bench.detection`, the same code the
-benchmark table comes from; the real Haar cascades run with :class:`DetectorSettings` defaults. The
+benchmark table comes from; the real Haar cascades run. The
 sample is seeded, so a result is reproducible; its size lets one miss in 34 faces pass the 97 % target.
 Targets not met yet are strict xfails (they fail once met, so the marker goes); beside them, the
-default detector must beat issue 12's on the same faces, so a regression fails plainly.
+candidate must beat issue 12's on the same faces, so a regression fails plainly.
 Bad input (issue 20): tiny, uniform, panorama and 24 MP arrays each get an answer in bounded time.
 """
 
@@ -17,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer.bench import ISSUE12_DETECTOR
 from fer.bench import detection as bench
+from fer.bench.latency import ISSUE12_DETECTOR, SECOND_LOOK_DETECTOR
 from fer.detection import DetectorSettings, find_faces
 from fer.haar import working_scale
 
@@ -51,7 +54,7 @@ def _recall(
     settings: DetectorSettings | None = None,
 ) -> tuple[float, int]:
     """(recall, false boxes) of ``settings`` on FACES faces ``side`` px wide in width x height photos."""
-    settings = settings or DetectorSettings()
+    settings = settings or SECOND_LOOK_DETECTOR
     rng = np.random.default_rng(SEED + side + width)
     found = faces = false = 0
     while faces < FACES:
@@ -142,5 +145,5 @@ def test_a_face_in_a_30000_px_panorama_is_found(sources, backgrounds) -> None:
     rng = np.random.default_rng(SEED)
     canvas = bench.background(30000, 1000, rng, backgrounds)
     truth = bench.paste_face(canvas, sources[0], 200, 15000, 500, rng)
-    found, false = bench.score([d.box for d in find_faces(canvas, DetectorSettings())], [truth], 0.10)
+    found, false = bench.score([d.box for d in find_faces(canvas, SECOND_LOOK_DETECTOR)], [truth], 0.10)
     assert (found, false) == (1, 0)

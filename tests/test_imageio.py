@@ -215,7 +215,7 @@ def test_huge_jpeg_is_drafted_then_downscaled() -> None:
 
 
 def test_crowd_of_30_faces_decodes_and_detects(portrait: Image.Image) -> None:
-    # 360 px tiles give ~70 px faces, above the detector's default minimum face (40 px and 3 % of the
+    # 360 px tiles give ~70 px faces, above the detector's default minimum face (56 px and 3 % of the
     # short side); smaller faces need a lower minimum in the sidebar, by design.
     tile = np.asarray(portrait.resize((360, 360), Image.Resampling.LANCZOS))
     crowd = np.tile(tile, (5, 6, 1))

@@ -7,16 +7,22 @@ never hard-coded.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from fer.detection import Detection, DetectorSettings, detect, find_faces, looks_like_face_crop, suppress_overlaps
+from fer.detection import (
+    Detection,
+    DetectorSettings,
+    detect,
+    find_faces,
+    looks_like_face_crop,
+    suppress_overlaps,
+)
 from fer.faces import FaceResult, mood, mood_weights, voters
-from fer.haar import cascade_window, working_scale
+from fer.haar import working_scale
 from fer.pipeline import analyze
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the samples")
@@ -63,10 +69,7 @@ def test_scaled_and_shifted_portrait_has_exactly_one_face(
     photo = _place(portrait, width, height, side, x, y)
     faces = analyze(photo, classifier)
     assert len(faces) == 1, [f.box for f in faces]
-    # The 512 px portrait's ~104 px face is 3.5 % of 3000 px, near the minimum face (3 %): the first pass
-    # scans it at ~1.2 cascade windows and may leave it to the padded retry (issue 20's table, 4000x3000).
-    sources = ("detector", "padded") if side == 512 and width == 4000 else ("detector",)
-    assert faces[0].label == portrait_label and faces[0].source in sources
+    assert faces[0].label == portrait_label and faces[0].source == "detector"
     assert _in_face(faces[0].box, side, x, y), "the box is in the original photo's pixels, on the face"
     assert faces[0].box[2] > 0.15 * side  # the face, not a texture patch
 
@@ -91,13 +94,8 @@ def test_six_by_five_tiling_has_exactly_thirty_faces(portrait: np.ndarray) -> No
 
 
 @pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket", "coins"])
-def test_photos_without_faces_give_no_faces(classifier, name: str, request: pytest.FixtureRequest) -> None:
+def test_photos_without_faces_give_no_faces(classifier, name: str) -> None:
     """The cat, coffee, rocket and coins: no detection, no padded one, and not taken for a face crop."""
-    if name == "coins":
-        # Issue 20: with the 40 px minimum face, one coin (~40 px) passes both the first pass and the
-        # second look (default cascade, score ~4.5); a third cascade as tie-break removed it but lost a
-        # tenth of real faces. Known false box, strict: this fails once it is gone.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 20: one coin read as a 40 px face"))
     image = getattr(skimage_data, name)()
     assert analyze(image, classifier) == []
 
@@ -106,14 +104,8 @@ def test_working_copy_is_bounded_and_follows_the_minimum_face() -> None:
     settings = DetectorSettings()
     assert working_scale(7000, 7000, settings) * 7000 <= settings.max_side
     assert working_scale(300, 200, DetectorSettings(min_size=20, min_face_fraction=0.0)) == 1.0  # never enlarged
-    # the minimum face maps to scan_windows of the cascade's own window (alt2: 20 px, default: 24 px)
-    assert cascade_window("haarcascade_frontalface_alt2.xml") == 20
-    assert cascade_window("haarcascade_frontalface_default.xml") == 24
-    window = settings.scan_windows * cascade_window(settings.cascade_file)
-    assert working_scale(640, 480, settings) == pytest.approx(window / settings.min_face(640, 480))
-    # a panorama is bounded by area, not by its long side: its faces are not shrunk away
-    assert working_scale(30000, 1000, settings) ** 2 * 30000 * 1000 <= settings.max_scan_pixels * 1.0001
-    assert working_scale(30000, 1000, settings) * 30000 > 4 * 1024
+    # the minimum face maps to the cascade's 24 px window
+    assert working_scale(640, 480, settings) == pytest.approx(24 / settings.min_face(640, 480))
     assert DetectorSettings(min_size=20).min_face(4000, 3000) == round(settings.min_face_fraction * 3000)
     assert DetectorSettings(min_size=500).min_face(4000, 3000) == 500  # the px setting still applies
 
@@ -138,12 +130,11 @@ def test_fer2013_face_is_found_through_the_fallback(classifier, public_test) -> 
 
 
 def test_upscaled_tight_crop_is_found_on_the_padded_copy(portrait: np.ndarray) -> None:
-    """The portrait cut to its face (forehead and chin off) and enlarged: found on a padded copy, by the
-    second look (which pads each candidate) or else by the padded retry; never read whole."""
+    """The portrait cut to its face (forehead and chin off) and enlarged: the padded retry finds it."""
     tight = cv2.resize(portrait[75:165, 180:270], (360, 360), interpolation=cv2.INTER_CUBIC)
+    assert detect(tight) == []
     found = find_faces(tight)
-    assert len(found) == 1 and found[0].source in ("detector", "padded") and found[0].score is not None
-    assert find_faces(tight, replace(DetectorSettings(), verify=False))[0].source == "padded"
+    assert len(found) == 1 and found[0].source == "padded" and found[0].score is not None
     x, y, w, h = found[0].box
     assert abs(x + w / 2 - 180) < 60 and abs(y + h / 2 - 180) < 60  # centred on the face, original pixels
     assert looks_like_face_crop(tight.shape)
