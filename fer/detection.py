@@ -69,18 +69,22 @@ class Detection:
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README)."""
+    """Haar cascade parameters; defaults measured by ``scripts/measure_detection.py`` (see README).
 
-    #: Pyramid step between scales of the first pass. 1.3 with the second look (issue 20, real faces at
-    #: 640x480): as many 40-56 px candidates as 1.2 at ~0.8x the time; the second look scans at
-    #: fer.haar.VERIFY_SCALE_FACTOR. Without the second look (``verify=False``), 1.1 was the measured choice.
+    The defaults are issue 12's detector. Issue 20's second-look candidate (``verify=True`` with the
+    values in ``fer.bench.latency.SECOND_LOOK_DETECTOR``) is measured beside them, not yet the default.
+    """
+
+    #: Pyramid step between scales of the (first) pass: 1.1 was the measured choice without the second
+    #: look; with it (issue 20, real faces at 640x480), 1.3 gave as many 40-56 px candidates as 1.2 at
+    #: ~0.8x the time, the second look scanning at fer.haar.VERIFY_SCALE_FACTOR.
     scale_factor: float = 1.1
     #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
     #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
     #: every raw hit (fer.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
     min_neighbors: int = 4
-    #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ...
-    #: 40 px (issue 20's table: recall at 40 px was 5 % with 56): a person 2-3 m from a webcam.
+    #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ... 56 px was
+    #: chosen for speed (issue 12); issue 20's table: it finds 5 % of 40 px faces (the candidate: 40 px).
     min_size: int = 56
     #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
     #: minimum grows with big photos, where small false boxes on texture were deciding the mood.
@@ -90,9 +94,9 @@ class DetectorSettings:
     #: so cost follows the smallest face wanted, not the photo's size.
     max_side: int = 1024
     #: Candidates the first pass scores below this are dropped (``levelWeights`` of alt2's last stage,
-    #: ~54..58; 54.8 was the threshold without a second look). Issue 20: at 54.0, 4 of 12 24 MP photos
-    #: got a false box near the minimum size (scores 54.1-54.7); 54.5 removed them, and 55.0 lost a
-    #: tenth of 40-48 px faces.
+    #: ~54..58; 54.8 is the threshold without a second look). With it (issue 20), at 54.0 4 of 12 24 MP
+    #: photos got a false box near the minimum size (scores 54.1-54.7); 54.5 removed them, and 55.0 lost
+    #: a tenth of 40-48 px faces.
     min_score: float = 54.8
     #: Fraction of the face side added on every side of the square Haar box before cropping.
     #: Chosen by accuracy of the classifier on PublicTest-derived photos within 0.10..0.20
@@ -103,12 +107,12 @@ class DetectorSettings:
     #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
     cascade_file: str = CASCADE_FILE
     #: The working copy is scaled so the minimum face is this many cascade windows wide (issue 12: 1.2,
-    #: 24 px for alt2's 20 px window). OpenCV slides the window in 2 px steps at pyramid levels below 2x
+    #: 24 px for alt2's 20 px window; the candidate: 1.0). OpenCV slides the window in 2 px steps at pyramid levels below 2x
     #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time,
     #: and no better recall over the whole table (1.5 neither).
     scan_windows: float = 1.2
-    #: Area bound of the working copy (a bound on the long side alone would shrink a panorama's faces
-    #: away): a 24 MP photo's copy (~1000x670 for its 3 % faces) is within it; a 30000x1000 panorama is
+    #: Area bound of the working copy (none by default; the candidate's 2 MP: a bound on the long side
+    #: alone shrinks a panorama's faces away): with 2 MP a 24 MP photo's copy (~1000x670 for its 3 % faces) is within it; a 30000x1000 panorama is
     #: scanned at ~7750x260 (its 40 px faces at 10 px: lost), not at 1024x34 (its 300 px faces lost).
     max_scan_pixels: int = 1 << 40
     #: A second look at each candidate, larger and in its surroundings, by another cascade
