@@ -107,13 +107,14 @@ class DetectorSettings:
     #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
     cascade_file: str = CASCADE_FILE
     #: The working copy is scaled so the minimum face is this many cascade windows wide (issue 12: 1.2,
-    #: 24 px for alt2's 20 px window; the candidate: 1.0). OpenCV slides the window in 2 px steps at pyramid levels below 2x
-    #: (1 px above): 2 windows made 98 % of 40 px faces candidates instead of 92 %, at 1.9x the time,
-    #: and no better recall over the whole table (1.5 neither).
+    #: 24 px for alt2's 20 px window; the candidate: 1.0). OpenCV slides the window in 2 px steps at
+    #: pyramid levels below 2x (1 px above): 2 windows made 98 % of 40 px faces candidates instead of
+    #: 92 %, at 1.9x the time, and no better recall over the whole table (1.5 neither).
     scan_windows: float = 1.2
     #: Area bound of the working copy (none by default; the candidate's 2 MP: a bound on the long side
-    #: alone shrinks a panorama's faces away): with 2 MP a 24 MP photo's copy (~1000x670 for its 3 % faces) is within it; a 30000x1000 panorama is
-    #: scanned at ~7750x260 (its 40 px faces at 10 px: lost), not at 1024x34 (its 300 px faces lost).
+    #: alone shrinks a panorama's faces away): with 2 MP a 24 MP photo's copy (~1000x670 for its 3 %
+    #: faces) is within it; a 30000x1000 panorama is scanned at ~7750x260 (its 40 px faces at 10 px:
+    #: lost), not at 1024x34 (its 300 px faces lost).
     max_scan_pixels: int = 1 << 40
     #: A second look at each candidate, larger and in its surroundings, by another cascade
     #: (``verify_cascade``, ``min_neighbors``, ``verify_score``): it removes the false boxes of the
