@@ -85,6 +85,7 @@ def test_ferplus_figures_and_split_mistakes_match_the_cli(
     assert {m.label: m.value for m in page.metric}["Faces"] == f"{fp['n']:,}"  # the switch is kept
 
 
+@pytest.mark.slow  # a whole split of the CSV through the page and the CLI: ~20 s
 def test_csv_form_gets_the_same_ferplus_figures_as_the_cli(
     repo_root: Path, fer2013_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
