@@ -24,6 +24,8 @@ class ScanSettings(Protocol):
 
     cascade_file: str
     verify_cascade: str
+    confirm_cascade: str
+    confirm_neighbors: int
     equalize: bool
     verify: bool
     min_neighbors: int
@@ -99,9 +101,41 @@ def second_look(gray: np.ndarray, box: _Box, settings: ScanSettings) -> _Box | N
     """The face ``settings.verify_cascade`` finds on the candidate (original pixels), or None: in its surroundings
     (``VERIFY_CONTEXT`` of its side on every side) resized so it is ``VERIFY_WINDOWS`` windows wide,
     a face of similar size (``VERIFY_SIZE_RATIO``) whose centre lies in the candidate, scored at least
-    ``verify_score`` with ``min_neighbors`` neighbours; of several, the one nearest the candidate's centre."""
+    ``verify_score`` with ``min_neighbors`` neighbours; of several, the one nearest the candidate's centre.
+    With ``confirm_neighbors``, ``confirm_cascade`` must also see that face (:func:`confirmed`)."""
     x, y, w, h = box
-    window = cascade_window(settings.verify_cascade)
+    found = [
+        b
+        for b, _ in _look(gray, box, settings.verify_cascade, settings, settings.min_neighbors, settings.verify_score)
+        if 0 <= b[0] + b[2] / 2 - x <= w and 0 <= b[1] + b[3] / 2 - y <= h
+    ]
+    if not found:
+        return None
+    face = min(found, key=lambda b: abs(b[0] + b[2] / 2 - x - w / 2) + abs(b[1] + b[3] / 2 - y - h / 2))
+    return face if confirmed(gray, face, settings) else None
+
+
+def confirmed(gray: np.ndarray, face: _Box, settings: ScanSettings) -> bool:
+    """True when ``settings.confirm_cascade`` (a third opinion) puts at least ``confirm_neighbors`` raw
+    hits on the face, looked at as the second look does (centre inside it, similar size); always true
+    with ``confirm_neighbors`` 0. A third cascade errs on yet other textures (issue 20: see DetectorSettings)."""
+    if settings.confirm_neighbors <= 0:
+        return True
+    x, y, w, h = face
+    return any(
+        abs(b[0] + b[2] / 2 - x - w / 2) <= w / 2 and abs(b[1] + b[3] / 2 - y - h / 2) <= h / 2
+        for b, _ in _look(gray, face, settings.confirm_cascade, settings, settings.confirm_neighbors, float("-inf"))
+    )
+
+
+def _look(
+    gray: np.ndarray, box: _Box, cascade_file: str, settings: ScanSettings, neighbors: int, min_score: float
+) -> list[tuple[_Box, float]]:
+    """Faces (original pixels, scores) ``cascade_file`` finds around ``box``: its surroundings
+    (``VERIFY_CONTEXT`` of its side on every side, inside the photo) resized so it is ``VERIFY_WINDOWS``
+    windows wide, faces ``VERIFY_SIZE_RATIO`` smaller or larger than it, pyramid step ``VERIFY_SCALE_FACTOR``."""
+    x, y, w, h = box
+    window = cascade_window(cascade_file)
     pad = int(round(VERIFY_CONTEXT * w))
     height, width = gray.shape[:2]
     x0, y0 = max(0, x - pad), max(0, y - pad)  # inside the photo: replicated borders look like faces
@@ -110,21 +144,17 @@ def second_look(gray: np.ndarray, box: _Box, settings: ScanSettings) -> _Box | N
     scale = side / w
     small = resize_area(patch, scale) if scale < 1.0 else cv2.resize(patch, None, fx=scale, fy=scale)
     if min(small.shape[:2]) < window:
-        return None
-    boxes, _ = cascade_boxes(
+        return []
+    boxes, scores = cascade_boxes(
         small,
-        replace(settings, cascade_file=settings.verify_cascade, scale_factor=VERIFY_SCALE_FACTOR),
+        replace(settings, cascade_file=cascade_file, scale_factor=VERIFY_SCALE_FACTOR),
         max(window, int(side / VERIFY_SIZE_RATIO)),
-        settings.min_neighbors,
-        settings.verify_score,
+        neighbors,
+        min_score,
         scale,
         max_side=int(side * VERIFY_SIZE_RATIO),
     )
-    found = [(bx + x0, by + y0, bw, bh) for bx, by, bw, bh in boxes]
-    inside = [b for b in found if 0 <= b[0] + b[2] / 2 - x <= w and 0 <= b[1] + b[3] / 2 - y <= h]
-    if not inside:
-        return None
-    return min(inside, key=lambda b: abs(b[0] + b[2] / 2 - x - w / 2) + abs(b[1] + b[3] / 2 - y - h / 2))
+    return [((bx + x0, by + y0, bw, bh), score) for (bx, by, bw, bh), score in zip(boxes, scores)]
 
 
 def working_scale(width: int, height: int, settings: ScanSettings) -> float:

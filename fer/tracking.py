@@ -23,12 +23,13 @@ from fer.detection import (
     DetectorSettings,
     Source,
     detect,
-    detect_raw,
+    detect_in_region,
     frame_box,
     iou,
     order_boxes,
 )
 from fer.faces import FaceResult
+from fer.haar import cascade_window
 
 #: Two boxes in consecutive frames overlapping more than this (IoU) are the same face.
 TRACK_IOU = 0.3
@@ -274,17 +275,18 @@ def follow_faces(gray: np.ndarray, previous: Sequence[Box], settings: DetectorSe
         pad = int(round(max(w, h) * FOLLOW_PAD))
         x0, y0 = max(0, x - pad), max(0, y - pad)
         x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
-        window = gray[y0:y1, x0:x1]
-        if window.size == 0:
+        if x0 >= x1 or y0 >= y1:
             continue
         local = replace(
             settings,
             min_size=max(settings.min_size, int(FOLLOW_MIN_SCALE * side)),
-            max_side=max(CASCADE_WINDOW, int(round(FOLLOW_FACE_PX * max(window.shape[:2]) / side))),
+            min_face_fraction=0.0,
+            scan_windows=FOLLOW_FACE_PX * FOLLOW_MIN_SCALE / cascade_window(settings.cascade_file),
+            max_side=max(CASCADE_WINDOW, int(round(FOLLOW_FACE_PX * max(x1 - x0, y1 - y0) / side))),
         )
         hits = [
-            frame_box((rx + x0, ry + y0, rw, rh), gray.shape, settings.margin)
-            for rx, ry, rw, rh in detect_raw(window, local)
+            frame_box(raw, gray.shape, settings.margin)
+            for raw in detect_in_region(gray, (x0, y0, x1 - x0, y1 - y0), local)
         ]
         if hits:
             best = max(hits, key=lambda b, prev=(x, y, w, h): iou(b, prev))

@@ -83,7 +83,9 @@ def test_mirroring_happens_before_analysis(classifier, portrait):
     plain.process(portrait)
     mirrored.process(portrait)
     (x, y, w, h), (mx, my, mw, mh) = plain.latest_stats().boxes[0], mirrored.latest_stats().boxes[0]
-    assert abs(mx - (W - x - w)) <= 4 and abs(my - y) <= 4 and abs(mw - w) <= 4, ((x, y, w, h), (mx, my, mw, mh))
+    # the same face, mirrored: within a pyramid step's rounding (a few px of a ~110 px box)
+    tol = max(4, round(0.06 * w))
+    assert abs(mx - (W - x - w)) <= tol and abs(my - y) <= tol and abs(mw - w) <= tol, ((x, y, w, h), (mx, my, mw, mh))
     assert (x + w / 2 - W / 2) * (mx + mw / 2 - W / 2) <= 0 or abs(x + w / 2 - W / 2) < 10  # other side
 
 

@@ -22,7 +22,7 @@ from fer.detection import (
     suppress_overlaps,
 )
 from fer.faces import FaceResult, mood, mood_weights, voters
-from fer.haar import working_scale
+from fer.haar import cascade_window, working_scale
 from fer.pipeline import analyze
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the samples")
@@ -104,8 +104,9 @@ def test_working_copy_is_bounded_and_follows_the_minimum_face() -> None:
     settings = DetectorSettings()
     assert working_scale(7000, 7000, settings) * 7000 <= settings.max_side
     assert working_scale(300, 200, DetectorSettings(min_size=20, min_face_fraction=0.0)) == 1.0  # never enlarged
-    # the minimum face maps to the cascade's 24 px window
-    assert working_scale(640, 480, settings) == pytest.approx(24 / settings.min_face(640, 480))
+    # the minimum face maps to scan_windows of the cascade's own window (alt2: 20 px)
+    window = settings.scan_windows * cascade_window(settings.cascade_file)
+    assert working_scale(640, 480, settings) == pytest.approx(window / settings.min_face(640, 480))
     assert DetectorSettings(min_size=20).min_face(4000, 3000) == round(settings.min_face_fraction * 3000)
     assert DetectorSettings(min_size=500).min_face(4000, 3000) == 500  # the px setting still applies
 

@@ -75,7 +75,8 @@ def test_csv_has_one_row_per_photo_without_a_face_with_its_status(classifier, po
 
 def test_predict_json_reports_the_fallback_source(public_test, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     face_file = tmp_path / "face.png"
-    cv2.imwrite(str(face_file), public_test.images[3])
+    # a face crop smaller than the detector's minimum face (40 px): only the fallback can read it
+    cv2.imwrite(str(face_file), cv2.resize(public_test.images[3], (36, 36), interpolation=cv2.INTER_AREA))
     assert main(["predict", "--json", str(face_file)]) == 0
     face = json.loads(capsys.readouterr().out)[0]["faces"][0]
     assert face["source"] in ("padded", "whole-image")
@@ -84,7 +85,7 @@ def test_predict_json_reports_the_fallback_source(public_test, tmp_path: Path, c
     assert entry["faces"] == [] and entry["status"] == "no face"
     assert main(["predict", "--json", "--whole-face", str(face_file)]) == 0
     whole = json.loads(capsys.readouterr().out)[0]["faces"][0]
-    assert whole["source"] == "whole-image" and whole["detection_score"] is None and whole["box"] == [0, 0, 48, 48]
+    assert whole["source"] == "whole-image" and whole["detection_score"] is None and whole["box"] == [0, 0, 36, 36]
 
 
 def test_margin_option_widens_the_box(astronaut_path: Path, capsys: pytest.CaptureFixture) -> None:
