@@ -17,6 +17,7 @@ face-like photo, the whole image. Every :class:`Detection` says how it was found
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -156,10 +157,16 @@ class DetectorSettings:
         return max(self.min_size, int(round(self.min_face_fraction * min(width, height))))
 
 
-def detect(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Detection]:
-    """Faces the cascade finds: confident, non-overlapping, margin-framed squares, largest first."""
+def detect(
+    image: np.ndarray, settings: DetectorSettings = DetectorSettings(), known: Sequence[Box] = ()
+) -> list[Detection]:
+    """Faces the cascade finds: confident, non-overlapping, margin-framed squares, largest first.
+
+    ``known``: framed boxes of faces a stream already verified (webcam, video); a candidate on one of
+    them is kept without the second look, which is most of a full scan's cost once faces are known.
+    """
     gray = to_gray_uint8(image)
-    boxes, scores = _scan(gray, settings)
+    boxes, scores = _verified(gray, *first_pass(gray, settings), settings, known)
     kept = suppress_overlaps(boxes, scores)
     found = [Detection(frame_box(boxes[i], gray.shape, settings.margin), scores[i]) for i in kept]
     return sorted(found, key=lambda d: (-d.box[2] * d.box[3], d.box[1], d.box[0]))
@@ -315,19 +322,33 @@ def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list
 
 
 def _verified(
-    gray: np.ndarray, boxes: list[Box], scores: list[float], settings: DetectorSettings
+    gray: np.ndarray, boxes: list[Box], scores: list[float], settings: DetectorSettings, known: Sequence[Box] = ()
 ) -> tuple[list[Box], list[float]]:
     """With ``settings.verify``, the first pass's candidates a second look confirms, with the second
-    look's box (finer than a lenient first pass's raw window) and the first pass's score; else all."""
+    look's box (finer than a lenient first pass's raw window) and the first pass's score; else all.
+    A candidate on a ``known`` face (:func:`_on_known_face`) is kept as the mean of its raw hits."""
     if not settings.verify:
         return boxes, scores
     kept_boxes, kept_scores = [], []
     for i in suppress_overlaps(boxes, scores):
-        seen = second_look(gray, _cluster_mean(boxes, boxes[i]), settings)
+        candidate = _cluster_mean(boxes, boxes[i])
+        seen = candidate if _on_known_face(candidate, known, settings.margin) else second_look(gray, candidate, settings)
         if seen is not None:
             kept_boxes.append(seen)
             kept_scores.append(scores[i])
     return kept_boxes, kept_scores
+
+
+def _on_known_face(raw: Box, known: Sequence[Box], margin: float) -> bool:
+    """True when the raw box's centre lies in a known (framed) face box and its size is within 1.5x of
+    that face's unframed size: the same face, already verified."""
+    x, y, w, h = raw
+    cx, cy = x + w / 2, y + h / 2
+    for kx, ky, kw, kh in known:
+        side = kw / (1.0 + 2.0 * margin)
+        if kx <= cx <= kx + kw and ky <= cy <= ky + kh and max(w, side) <= 1.5 * max(1.0, min(w, side)):
+            return True
+    return False
 
 
 def _cluster_mean(boxes: list[Box], seed: Box) -> Box:

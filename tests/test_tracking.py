@@ -152,9 +152,9 @@ def test_detect_or_follow_scans_in_full_only_when_due(astronaut_path: Path, monk
     full_scans: list[float] = []
     real_detect = fer.tracking.detect
 
-    def counting_detect(gray, settings):
+    def counting_detect(gray, settings, known=()):
         full_scans.append(now)
-        return real_detect(gray, settings)
+        return real_detect(gray, settings, known)
 
     monkeypatch.setattr(fer.tracking, "detect", counting_detect)
     finder = DetectOrFollow(interval=1.0)
@@ -182,8 +182,28 @@ def test_interval_zero_scans_every_frame(astronaut_path: Path):
     finder = DetectOrFollow(interval=0)
     frame = portrait_gray(astronaut_path, 0)
     settings = DetectorSettings()
-    for i in range(3):
-        assert finder.find(frame, settings, i * 0.01) == detect(frame, settings)
+    first = detect(frame, settings)
+    assert finder.find(frame, settings, 0.0) == first
+    # later full scans keep the known face without a second look (its box: the mean of the raw hits)
+    again = detect(frame, settings, known=[d.box for d in first])
+    assert again != first and [d.score for d in again] == [d.score for d in first]
+    for i in range(1, 3):
+        assert finder.find(frame, settings, i * 0.01) == again
+
+
+def test_a_known_face_skips_the_second_look_and_an_unknown_one_does_not(astronaut_path: Path, monkeypatch):
+    import fer.detection
+
+    frame = portrait_gray(astronaut_path, 0)
+    looks = []
+    real = fer.detection.second_look
+    monkeypatch.setattr(fer.detection, "second_look", lambda *a: looks.append(a[1]) or real(*a))
+    found = detect(frame, DetectorSettings())
+    assert len(found) == 1 and len(looks) >= 1
+    looks.clear()
+    assert len(detect(frame, DetectorSettings(), known=[found[0].box])) == 1 and looks == []
+    elsewhere = (0, 0, found[0].box[2], found[0].box[3])  # a known face somewhere else: looked at again
+    assert len(detect(frame, DetectorSettings(), known=[elsewhere])) == 1 and len(looks) >= 1
 
 
 def test_follow_interval_reuses_boxes_located_a_moment_ago(astronaut_path: Path):

@@ -3,7 +3,7 @@
 - classifier ms/face at batch 1 (median, p95) — baseline: a ``tf.function`` call of the Keras model;
 - faces/s at batch 256 — same baseline;
 - full-pipeline FPS on a 640x480 frame with one face (the astronaut portrait): ``analyze`` (the photo
-  pipeline: a full detection every frame) and the webcam's ``LiveProcessor`` (full scan once a second,
+  pipeline: a full detection every frame) and the webcam's ``LiveProcessor`` (full scan every 0.5 s,
   the known face followed in between, smoothing and overlay drawing included) — baselines: the previous
   photo detector (default cascade, 40 px minimum face scanned at 24 px, no score threshold; issue 12's
   "today") and the cascade scanning the full-size frame (faces down to 24 px);
