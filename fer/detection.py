@@ -332,7 +332,9 @@ def _verified(
     kept_boxes, kept_scores = [], []
     for i in suppress_overlaps(boxes, scores):
         candidate = _cluster_mean(boxes, boxes[i])
-        seen = candidate if _on_known_face(candidate, known, settings.margin) else second_look(gray, candidate, settings)
+        seen = (
+            candidate if _on_known_face(candidate, known, settings.margin) else second_look(gray, candidate, settings)
+        )
         if seen is not None:
             kept_boxes.append(seen)
             kept_scores.append(scores[i])

@@ -75,7 +75,14 @@ def presence(analysis, truths: list[list[tuple[int, int, int, int]]]) -> list[di
             detected += any(not analysis.row_followed[r] for r in hits)
             ids.update(int(analysis.row_id[r]) for r in hits)
         n = len(truths)
-        out.append({"face_px": FACES[k][0], "in_rows": round(present / n, 4), "detected": round(detected / n, 4), "ids": len(ids)})
+        out.append(
+            {
+                "face_px": FACES[k][0],
+                "in_rows": round(present / n, 4),
+                "detected": round(detected / n, 4),
+                "ids": len(ids),
+            }
+        )
     return out
 
 
@@ -96,7 +103,9 @@ def main() -> None:
         encode_video(clip, clip_frames, args.fps)
         data = clip.read_bytes()
         classifier = Classifier.load(MODELS_DIR / DEFAULT_MODEL)
-        result: dict = {"clip": f"640x480, {len(truths)} frames at {args.fps:g} frames/s, faces {[f[0] for f in FACES]} px"}
+        result: dict = {
+            "clip": f"640x480, {len(truths)} frames at {args.fps:g} frames/s, faces {[f[0] for f in FACES]} px"
+        }
         for name, detector in (("defaults", DetectorSettings()), ("issue 12", ISSUE12_DETECTOR)):
             t0 = time.perf_counter()
             analysis = analyse_video(data, clip.name, classifier, Options(detector=detector))
@@ -104,7 +113,12 @@ def main() -> None:
             result[name] = {"frames_per_s": round(len(truths) / seconds, 1), "faces": presence(analysis, truths)}
         out = Path(tmp) / "out.json"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "fer", "video", str(clip), "--json", str(out)], cwd=REPO, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "fer", "video", str(clip), "--json", str(out)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
         seconds = time.perf_counter() - t0
         result["cli_defaults_frames_per_s_with_start_up"] = round(len(truths) / seconds, 1)
         result["cli_seconds"] = round(seconds, 1)

@@ -3,8 +3,6 @@ check that a tab is really streaming through the model."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from fer.labels import CLASS_NAMES
@@ -34,8 +32,7 @@ def streaming(tab: LivePage) -> None:
     """Frames arrive and keep arriving, a face is counted and an emotion shown."""
     tab.wait_until("a first processed frame (the stream never connected?)", lambda: tab.frames() > 0, FRAMES_TIMEOUT_S)
     first = tab.frames()
-    time.sleep(3)
-    if tab.frames() <= first:
-        tab.fail(f"'Frames processed' stopped at {first}")
+    # the count keeps rising (within 20 s: a loaded machine redraws the page's figures late)
+    tab.wait_until(f"'Frames processed' rising past {first}", lambda: tab.frames() > first, 20)
     tab.wait_until("a face counted", lambda: (tab.number("Faces") or 0) >= 1, 30)
     tab.wait_until("an emotion label", lambda: tab.metric("Emotion") in CLASS_NAMES, 30)
