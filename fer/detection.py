@@ -177,11 +177,6 @@ def detect_faces(image: np.ndarray, settings: DetectorSettings = DetectorSetting
     return [d.box for d in detect(image, settings)]
 
 
-def detect_raw(image: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
-    """Unframed, unsorted confident cascade boxes in original-image pixels (for measurement and following)."""
-    return _scan(to_gray_uint8(image), settings)[0]
-
-
 def find_faces(
     image: np.ndarray, settings: DetectorSettings = DetectorSettings(), *, fallback: bool = True
 ) -> list[Detection]:

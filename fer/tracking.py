@@ -270,9 +270,10 @@ class DetectOrFollow:
 def follow_faces(gray: np.ndarray, previous: Sequence[Box], settings: DetectorSettings) -> list[Box]:
     """Re-detect each previous face in a window around its box; returns the faces found, largest first.
 
-    Each window (the box widened by ``FOLLOW_PAD`` per side) is scanned by the same cascade and
-    ``min_neighbors``, downscaled so the face is ~``FOLLOW_FACE_PX`` wide; the hit overlapping the
-    previous box most is kept, and framed exactly as :func:`fer.detection.detect_faces` frames boxes.
+    Each window (the box widened by ``FOLLOW_PAD`` per side) is scanned by the first pass's cascade alone
+    with ``FOLLOW_NEIGHBORS`` neighbours (no second look: the face was checked when it was found),
+    scaled so the face is ~``FOLLOW_FACE_PX`` wide; the hit overlapping the previous box most is kept,
+    and framed exactly as :func:`fer.detection.detect_faces` frames boxes.
     """
     height, width = gray.shape[:2]
     found: list[Box] = []

@@ -96,7 +96,7 @@ def sidebar() -> Options:
             20,
             300,
             DetectorSettings().min_size,
-            step=4,  # 20 + 9 x 4 = 56, the default
+            step=4,  # 20 + 5 x 4 = 40, the default
             key="min_face_size",
             help="Faces smaller than this (in the original image) are ignored; in large photos the minimum also "
             "grows with the photo (a fraction of its short side), so texture is not read as tiny faces.",
