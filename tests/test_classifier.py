@@ -37,22 +37,30 @@ def test_card_figures_meet_the_product_bar(repo_root: Path, name: str) -> None:
     card = json.loads((repo_root / "models" / f"{name}.json").read_text())
     top1, top2, ece = PRODUCT_BAR[name]
     private = card["evaluation"]["PrivateTest"]["tta" if card["default_tta"] else "plain"]
-    assert private["n"] == 3589
+    assert private["n"] >= 3570  # 3,589 faces in the image folders' PrivateTest, 3,573 rows in the CSV's
     assert private["top1"] >= top1 and private["top2"] >= top2 and private["ece"] <= ece
     assert card["runtime"]["files"]["keras"]["bytes"] <= 20 * 2**20
     assert card["runtime"]["files"]["tflite"]["bytes"] <= 20 * 2**20
 
 
-def test_the_default_model_is_the_best_on_public_test(repo_root: Path) -> None:
-    """The app serves the model that scores best on PublicTest (the split choices are made on)."""
+def test_no_model_beats_the_default_on_public_test_in_every_form(repo_root: Path) -> None:
+    """The app serves a model no other installed model beats on PublicTest (the split choices are made
+    on) in every FER2013 form both cards report (issue 21: a new model must beat it in both forms)."""
     from fer.registry import DEFAULT_MODEL, list_models
 
-    def public_top1(name: str) -> float:
-        card = json.loads((repo_root / "models" / f"{name}.json").read_text())
-        return card["evaluation"]["PublicTest"]["tta" if card["default_tta"] else "plain"]["top1"]
+    def public_top1(name: str) -> dict[str, float]:
+        forms = json.loads((repo_root / "models" / f"{name}.json").read_text())["forms"]
+        return {form: figures["PublicTest"]["top1"] for form, figures in forms.items()}
 
     names = list_models(repo_root / "models")
-    assert names[0] == DEFAULT_MODEL and DEFAULT_MODEL == max(names, key=public_top1)
+    assert names[0] == DEFAULT_MODEL
+    served = public_top1(DEFAULT_MODEL)
+    assert set(served) == {"equalised", "original"}
+    for name in names[1:]:
+        other = public_top1(name)
+        shared = set(other) & set(served)
+        assert shared, name
+        assert not all(other[f] > served[f] for f in shared), (name, other, served)
 
 
 def test_probabilities_are_calibrated_distributions(classifier: Classifier, public_test) -> None:
