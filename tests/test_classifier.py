@@ -28,7 +28,8 @@ def test_public_test_accuracy_matches_the_model_card(classifier: Classifier, pub
 
 
 #: What each shipped model promises on PrivateTest with its served settings (v2: issue 11's targets).
-PRODUCT_BAR = {"fer_cnn": (0.66, 0.82, 0.05), "fer_cnn_v2": (0.69, 0.85, 0.03)}
+#: v3's card evaluates the original CSV pixels it was trained on (issue 21; not served by default).
+PRODUCT_BAR = {"fer_cnn": (0.66, 0.82, 0.05), "fer_cnn_v2": (0.69, 0.85, 0.03), "fer_cnn_v3": (0.68, 0.84, 0.03)}
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCT_BAR))
