@@ -311,12 +311,6 @@ def detect_in_region(gray: np.ndarray, region: Box, settings: DetectorSettings) 
     return _verified(gray, [(bx + x0, by + y0, bw, bh) for bx, by, bw, bh in boxes], scores, settings)[0]
 
 
-def _scan(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
-    """Confident cascade boxes (original pixels, unframed) and their scores: one working-copy scan, then
-    the second look (:func:`_verified`)."""
-    return _verified(gray, *first_pass(gray, settings), settings)
-
-
 def _verified(
     gray: np.ndarray, boxes: list[Box], scores: list[float], settings: DetectorSettings, known: Sequence[Box] = ()
 ) -> tuple[list[Box], list[float]]:
