@@ -20,7 +20,7 @@ from fer.data import load_split
 from fer.labels import CLASS_NAMES, FACE_SIZE, SPLITS
 from fer.metrics import fit_temperature, reliability, report, softmax
 from fer.train.convert import keras_to_tflite
-from fer.train.model import Recipe, build_model, count_macs
+from fer.train.model import as_recipe, build_model, count_macs
 
 INPUT_SPEC = {
     "shape": [FACE_SIZE, FACE_SIZE, 1],
@@ -44,7 +44,7 @@ def _float32_copy(trained: keras.Model, state: dict, name: str) -> keras.Model:
     shipped ``.keras``/``.tflite`` (LiteRT has no bf16 kernels)."""
     keras.mixed_precision.set_global_policy("float32")
     recipe = state["recipe"]
-    model = build_model(Recipe(**{**recipe, "widths": tuple(recipe["widths"])}), name=name)
+    model = build_model(as_recipe(recipe), name=name)
     model.set_weights(trained.get_weights())
     return model
 

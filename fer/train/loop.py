@@ -16,6 +16,7 @@ import shlex
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,12 +29,18 @@ from tqdm.auto import tqdm  # noqa: E402
 from fer.data import load_split  # noqa: E402
 from fer.labels import NUM_CLASSES  # noqa: E402
 from fer.train.augment import as_model_input, equalised, make_train_dataset, soft_targets, subset_index  # noqa: E402
-from fer.train.model import RECIPES, Recipe, build_model  # noqa: E402
+from fer.train.model import RECIPES, Recipe, as_recipe, build_model  # noqa: E402
+from fer.train.targets import mixed_targets, teacher_probs  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m fer.train", description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True, help="fer2013.csv or the FER2013 image-folder root")
+    p.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="fer2013.csv or the FER2013 image-folder root; give it twice to train on both pixel forms",
+    )
     p.add_argument("--out", required=True, help="output stem, e.g. models/fer_cnn (writes .keras and .json)")
     p.add_argument("--recipe", choices=sorted(RECIPES), default=None, help="default: gpu if one is present, else cpu")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
@@ -44,6 +51,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ferplus",
         default=None,
         help="FER+ votes file (recipes with ferplus_weight > 0); default: ferplus.csv beside the image folders",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one recipe field (e.g. teacher_weight=0.25), for ablations; recorded in the card",
     )
     p.add_argument("--resume", action="store_true", help="continue from models/NAME.ckpt/last.keras")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
@@ -185,8 +199,14 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Recipe, str, bool]:
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v}
     if overrides:
         recipe = Recipe(**{**recipe.__dict__, **overrides})
-    if isinstance(recipe.widths, list):
-        recipe = Recipe(**{**recipe.__dict__, "widths": tuple(recipe.widths)})
+    for item in args.set:
+        field, _, value = item.partition("=")
+        if field not in recipe.__dict__ or field in ("name", "widths"):
+            raise SystemExit(f"--set {item}: not a recipe field one can override")
+        current = recipe.__dict__[field]
+        parsed = tuple(v for v in value.split(",") if v) if isinstance(current, tuple) else type(current)(value)
+        recipe = replace(recipe, **{field: parsed})
+    recipe = as_recipe(recipe.__dict__)
     precision = args.precision
     if precision == "auto":
         precision = "mixed_float16" if gpus else "float32"
@@ -212,6 +232,46 @@ def hardware_description() -> str:
     return f"CPU: {cpu}, {os.cpu_count()} cores"
 
 
+def training_arrays(
+    args: argparse.Namespace, recipe: Recipe, state: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, dict]:
+    """Training faces, labels and soft targets, and the PublicTest faces to choose on, from every ``--data``
+    source (both pixel forms when the CSV and the image folders are given)."""
+    xs, ys, ts, xv, yv, prints = [], [], [], [], [], {}
+    soft = recipe.ferplus_weight > 0 or recipe.teacher_weight > 0
+    for source in args.data:
+        train_data = load_split(source, "Training")
+        public = load_split(source, "PublicTest").subset(args.eval_limit)
+        votes = has = teacher = None
+        if recipe.ferplus_weight > 0:
+            from fer.ferplus import split_votes
+
+            found = split_votes(source, "Training", args.ferplus)
+            if found is None:
+                raise SystemExit("recipe needs FER+ votes: give --ferplus PATH/ferplus.csv")
+            votes, has = found.distribution()
+            print(f"{source}: FER+ targets for {int(has.sum())} of {len(has)} training faces", flush=True)
+        if recipe.teacher_weight > 0:
+            teacher = teacher_probs(recipe.teachers, train_data)
+            print(f"{source}: teacher targets from {', '.join(recipe.teachers)}", flush=True)
+        targets = mixed_targets(train_data.labels, recipe, votes, has, teacher) if soft else None
+        if 0 < state.get("limit", 0) < len(train_data):
+            targets = targets[subset_index(len(train_data), state["limit"])] if targets is not None else None
+            train_data = train_data.subset(state["limit"])
+        xs.append(train_data.images)
+        ys.append(train_data.labels)
+        ts.append(targets)
+        x_val, y_val = public.images, public.labels
+        if recipe.equalise_prob > 0:  # choose on PublicTest in both pixel forms
+            x_val, y_val = np.concatenate([x_val, equalised(x_val)]), np.concatenate([y_val, y_val])
+        xv.append(x_val)
+        yv.append(y_val)
+        suffix = "" if len(args.data) == 1 else f" ({Path(source).name})"
+        prints.update({f"Training{suffix}": train_data.fingerprint, f"PublicTest{suffix}": public.fingerprint})
+    targets = np.concatenate(ts) if soft else None
+    return np.concatenate(xs), np.concatenate(ys), targets, np.concatenate(xv), np.concatenate(yv), prints
+
+
 def train(args: argparse.Namespace) -> Path:
     out = Path(args.out)
     ckpt_dir = out.with_name(out.name + ".ckpt")
@@ -221,7 +281,7 @@ def train(args: argparse.Namespace) -> Path:
     state: dict = {}
     if args.resume and state_file.exists():
         state = json.loads(state_file.read_text())
-        recipe = Recipe(**state["recipe"])
+        recipe = as_recipe(state["recipe"])
         precision = state["precision"]
         print(f"resuming after epoch {state['epoch']} of {recipe.epochs}", flush=True)
     else:
@@ -238,26 +298,8 @@ def train(args: argparse.Namespace) -> Path:
     keras.utils.set_random_seed(state["seed"])
     keras.mixed_precision.set_global_policy(precision)
 
-    train_data = load_split(args.data, "Training")
-    public = load_split(args.data, "PublicTest")
-    targets = None
-    if recipe.ferplus_weight > 0:
-        from fer.ferplus import split_votes
-
-        votes = split_votes(args.data, "Training", args.ferplus)
-        if votes is None:
-            raise SystemExit("recipe needs FER+ votes: give --ferplus PATH/ferplus.csv")
-        dist, has = votes.distribution()
-        targets = soft_targets(train_data.labels, dist, has, recipe.ferplus_weight)
-        print(f"FER+ targets for {int(has.sum())} of {len(has)} training faces", flush=True)
-    if 0 < state.get("limit", 0) < len(train_data):
-        targets = targets[subset_index(len(train_data), state["limit"])] if targets is not None else None
-        train_data = train_data.subset(state["limit"])
-    public = public.subset(args.eval_limit)
-    x_train, y_train, x_val, y_val = train_data.images, train_data.labels, public.images, public.labels
-    if recipe.equalise_prob > 0:  # choose on PublicTest in both pixel forms
-        x_val, y_val = np.concatenate([x_val, equalised(x_val)]), np.concatenate([y_val, y_val])
-    state["data_fingerprint"] = {"Training": train_data.fingerprint, "PublicTest": public.fingerprint}
+    x_train, y_train, targets, x_val, y_val, fingerprints = training_arrays(args, recipe, state)
+    state["data_fingerprint"] = fingerprints
     steps_per_epoch = len(x_train) // recipe.batch_size
     if steps_per_epoch == 0:
         raise SystemExit(f"only {len(x_train)} training faces: fewer than one batch of {recipe.batch_size}")
@@ -269,6 +311,10 @@ def train(args: argparse.Namespace) -> Path:
         model = keras.models.load_model(ckpt_dir / "last.keras")
     else:
         model = build_model(recipe)
+        if recipe.init:  # warm start: same architecture, the shipped model's weights
+            start = keras.models.load_model(Path(recipe.init).with_suffix(".keras"), compile=False)
+            model.set_weights(start.get_weights())
+            print(f"warm start from {recipe.init}", flush=True)
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=recipe.lr / 10,
             decay_steps=max(1, steps_per_epoch * (recipe.epochs - 1)),
@@ -309,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt_dir = train(args)
     from fer.train.card import finalize  # imported late: only needed once training is done
 
-    card = finalize(Path(args.out), ckpt_dir, args.data, eval_limit=args.eval_limit)
+    card = finalize(Path(args.out), ckpt_dir, args.data[0], eval_limit=args.eval_limit)
     priv = card["evaluation"]["PrivateTest"]["tta" if card["default_tta"] else "plain"]
     print(
         f"wrote {args.out}.keras and {args.out}.json: PrivateTest top-1 {priv['top1']:.4f} "

@@ -39,6 +39,10 @@ class Recipe:
     equalise_prob: float = 0.0  # share of training faces shown histogram-equalised (the image-folder form)
     low_contrast_prob: float = 0.0  # share given lower contrast and shifted brightness (photo crops)
     ferplus_weight: float = 0.0  # share of the FER+ vote distribution in the target (rest: FER2013 label)
+    # v4 fields (defaults reproduce v3).
+    init: str = ""  # warm start: a shipped model stem (e.g. models/fer_cnn_v3) whose weights start training
+    teachers: tuple[str, ...] = ()  # shipped model stems whose mean calibrated output is a soft target
+    teacher_weight: float = 0.0  # share of the teachers' output in the target (taken from the label's share)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -79,6 +83,28 @@ RECIPES["cpu3"] = replace(
     low_contrast_prob=0.3,
     ferplus_weight=0.5,
 )
+
+
+# Model v4: a fine-tune of v3 (which reads real faces best) on both real pixel forms of every training face
+# (the original CSV rows and the equalised JPEGs, passed as two --data sources), targets mixing the FER+
+# votes, v3's own calibrated output (so the fine-tune keeps what v3 reads in real faces) and the FER2013
+# label. Shares and length were chosen by short fine-tunes on PublicTest and the real-face set (docs/models.md).
+RECIPES["cpu4"] = replace(
+    RECIPES["cpu3"],
+    name="cpu4",
+    epochs=3,
+    lr=5e-4,
+    equalise_prob=0.0,
+    init="models/fer_cnn_v3",
+    teachers=("models/fer_cnn_v3",),
+    teacher_weight=0.25,
+    ferplus_weight=0.5,
+)
+
+
+def as_recipe(fields: dict) -> Recipe:
+    """A recipe from its saved fields (a checkpoint's state.json or card): JSON lists back to tuples."""
+    return Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 def build_model(recipe: Recipe, name: str = "fer_cnn") -> keras.Model:
