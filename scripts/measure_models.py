@@ -36,7 +36,8 @@ def real_crops(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with np.load(cache) as z:
             return z["crops"], z["labels"], z["found"]
     ev = evaluate_photos(open_photo_set(folder), Classifier.load("models/fer_cnn_v3"))
-    crops = np.stack([o.crop if o.crop is not None else np.zeros((FACE_SIZE, FACE_SIZE), np.uint8) for o in ev.outcomes])
+    blank = np.zeros((FACE_SIZE, FACE_SIZE), np.uint8)
+    crops = np.stack([o.crop if o.crop is not None else blank for o in ev.outcomes])
     labels = np.array([o.label for o in ev.outcomes])
     found = np.array([o.crop is not None for o in ev.outcomes])
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -131,16 +131,6 @@ def low_contrast(images: tf.Tensor, prob: float) -> tf.Tensor:
     return tf.where(apply, changed, images)
 
 
-def soft_targets(labels: np.ndarray, votes: np.ndarray | None, has: np.ndarray | None, weight: float) -> np.ndarray:
-    """Training targets: ``(1-weight)`` one-hot FER2013 label + ``weight`` FER+ vote distribution, for
-    faces with FER+ votes over the 7 classes; the one-hot label alone for the others."""
-    y = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
-    if votes is None or has is None or weight <= 0:
-        return y
-    mixed = (1.0 - weight) * y + weight * votes
-    return np.where(has[:, None], mixed, y).astype(np.float32)
-
-
 def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     """Per-class loss weights ~ frequency**-power, normalised so the mean weight over ``labels`` is 1."""
     counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)

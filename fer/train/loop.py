@@ -28,7 +28,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from fer.data import load_split  # noqa: E402
 from fer.labels import NUM_CLASSES  # noqa: E402
-from fer.train.augment import as_model_input, equalised, make_train_dataset, soft_targets, subset_index  # noqa: E402
+from fer.train.augment import as_model_input, equalised, make_train_dataset, subset_index  # noqa: E402
 from fer.train.model import RECIPES, Recipe, as_recipe, build_model  # noqa: E402
 from fer.train.targets import mixed_targets, teacher_probs  # noqa: E402
 
