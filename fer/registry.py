@@ -55,8 +55,43 @@ def read_card(card_path: Path) -> dict:
 #: The models the app serves (``FER_MODELS_DIR`` overrides the shipped folder, e.g. for a test's own
 #: models); every ``NAME.json`` card here with its weights is a choice in the UI.
 MODELS_DIR = Path(os.environ.get("FER_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
-#: The model served by default: the best on PublicTest (models/fer_cnn_v2.json; fer_cnn is v1).
-DEFAULT_MODEL = "fer_cnn_v2"
+#: The model served by default: the one :func:`preferred_model` picks from the installed cards (a test
+#: checks that the two agree, so a new model that reads faces better takes over by changing this name).
+DEFAULT_MODEL = "fer_cnn_v3"
+#: Models whose FER+ agreement is within this of the best count as reading faces equally well.
+FERPLUS_TIE = 0.01
+
+
+def _public_mean(card: dict, figure: str) -> float | None:
+    """A PublicTest figure averaged over the FER2013 forms the card reports (``forms`` block)."""
+    values = []
+    for form in (card.get("forms") or {}).values():
+        public = form.get("PublicTest") or {}
+        value = (public.get("ferplus") or {}).get("top1") if figure == "ferplus" else public.get(figure)
+        if value is None:
+            return None
+        values.append(float(value))
+    return sum(values) / len(values) if values else None
+
+
+def preferred_model(cards: dict[str, dict]) -> str | None:
+    """The default-model rule, written once: read faces as people do first, FER2013's labels second.
+
+    Among the models with both FER2013 forms on their card, those whose PublicTest agreement with the FER+
+    annotators' majority (mean over the forms) is within :data:`FERPLUS_TIE` of the best; of these, the one
+    with the best PublicTest top-1 on FER2013's labels (mean over the forms). PrivateTest never decides.
+    """
+    scored = {
+        name: (_public_mean(card, "ferplus"), _public_mean(card, "top1"))
+        for name, card in cards.items()
+        if len(card.get("forms") or {}) >= 2
+    }
+    scored = {name: s for name, s in scored.items() if None not in s}
+    if not scored:
+        return None
+    best_ferplus = max(f for f, _ in scored.values())
+    close = {name: top1 for name, (f, top1) in scored.items() if f >= best_ferplus - FERPLUS_TIE}
+    return max(close, key=close.get)
 
 
 def list_models(models_dir: Path = MODELS_DIR) -> list[str]:

@@ -25,7 +25,7 @@ with st.spinner("Loading the evaluation tools…"):
     from ui.eval_report import show_galleries, show_model_comparison, show_report, show_stored
     from ui.ferplus_view import FERPLUS, show_ferplus_summary, truth_switch
     from ui.photo_eval import show_photo_evaluation
-    from ui.results import stored_evaluation
+    from ui.results import FORM_NAMES, data_form, stored_evaluation
     from ui.robustness_view import show_robustness
 
 UPLOAD_LIMIT_MB = st.get_option("server.maxUploadSize")  # this server's cap (.streamlit/config.toml: 50)
@@ -112,7 +112,12 @@ if report_tab.open:
         most_confused = tuple(CLASS_NAMES[i] for i in shown.most_confused())
         kept("cell_true", most_confused[0])  # the chosen cell survives a visit to another page
         kept("cell_pred", most_confused[1])
-        reference = None if against_ferplus else stored_evaluation(card, data.split, tta)
+        form = data_form(data.source)
+        reference = None if against_ferplus else stored_evaluation(card, data.split, tta, form)
+        st.caption(
+            f"Loaded form: **{FORM_NAMES[form]}**. Deltas are against the model card's figures on this form"
+            + ("." if reference is not None else " — the card has none for this TTA setting, so no deltas.")
+        )
         show_report(shown.report.to_dict(), reference, key="live", selectable=True)
         if votes is not None:
             show_ferplus_summary(ferplus_report(data.labels, evaluation.probs, votes), classifier.name)

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
+from fer.data import default_data_dir
 from fer.registry import DEFAULT_MODEL, list_models
 from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
-from ui.results import duration, millions, pct, stored_evaluation
+from ui.results import FORM_NAMES, data_form, duration, millions, pct, stored_evaluation, trained_form
+
+DEFAULT_RULE = (
+    "Served by default: `{default}`, the installed model that agrees best with how people read faces (the FER+ "
+    "annotators' majority on PublicTest, both FER2013 forms), then with FER2013's own labels. The sidebar "
+    "switches models; the table below gives every model's figures on each form."
+)
+
+
+def form_columns(card: dict) -> dict[str, float | None]:
+    """PrivateTest top-1 and FER+ agreement on each FER2013 form, from a card's ``forms`` block."""
+    forms = card.get("forms") or {}
+    out: dict[str, float | None] = {}
+    for key, label in (("equalised", "folders"), ("original", "CSV")):
+        private = (forms.get(key) or {}).get("PrivateTest") or {}
+        out[f"top-1 {label}"] = private.get("top1")
+        out[f"FER+ {label}"] = (private.get("ferplus") or {}).get("top1")
+    return out
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
@@ -39,12 +57,15 @@ st.info(
 
 name = current_settings().model
 st.subheader(f"The model: `{name}`")
+st.caption(DEFAULT_RULE.format(default=DEFAULT_MODEL))
 classifier = load_classifier(name)  # shows the reason itself when the model is missing or broken
 card = model_card(name) if classifier is not None else None
 if classifier is not None and card is not None:
     training = card.get("training", {})
     arch = card.get("architecture", {})
-    stored = stored_evaluation(card, "PrivateTest", classifier.default_tta)
+    configured = default_data_dir()
+    form = data_form(configured) if configured is not None else trained_form(card)
+    stored = stored_evaluation(card, "PrivateTest", classifier.default_tta, form)
     mode = "with mirror TTA" if classifier.default_tta else "without TTA"
     metrics = st.columns(4)
     if stored is not None:
@@ -58,8 +79,10 @@ if classifier is not None and card is not None:
         metrics[3].metric("MACs per face", millions(arch["macs"]), border=True)
     if stored is not None:
         st.caption(
-            f"Accuracy {mode} (the model's default), on {stored['n']:,} PrivateTest faces, as stored in the model "
-            "card; the Evaluation page recomputes it on your copy of FER2013."
+            f"Accuracy {mode} (the model's default), on {stored['n']:,} PrivateTest faces of FER2013's "
+            f"**{FORM_NAMES[form]}** (the form "
+            + ("of the FER2013 data this app is configured with" if configured is not None else "it was trained on")
+            + "), as stored in the model card; the Evaluation page recomputes it on your copy of FER2013."
         )
     data = training.get("data", {})
     facts = {
@@ -89,6 +112,7 @@ if len(models) > 1:
         rows.append(
             {
                 "model": other + (" (default)" if other == DEFAULT_MODEL else ""),
+                **form_columns(other_card),
                 "PublicTest top-1": public.get("top1"),
                 "PrivateTest top-1": private.get("top1"),
                 "PrivateTest top-2": private.get("top2"),
@@ -97,12 +121,11 @@ if len(models) > 1:
             }
         )
     percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={c: percent for c in ("PublicTest top-1", "PrivateTest top-1", "PrivateTest top-2", "ECE")},
-    )
+    st.dataframe(rows, hide_index=True, column_config={c: percent for c in rows[0] if c not in ("model", "recipe")})
     st.caption(
-        "Figures from each model card (served settings). The default is chosen on PublicTest; PrivateTest is only "
-        "reported. The Evaluation page compares any two side by side on your copy of FER2013."
+        "Figures from each model card (served settings). *folders*: the histogram-equalised image-folder copy "
+        "of FER2013; *CSV*: the original `fer2013.csv` pixels; *FER+*: agreement with the majority of the FER+ "
+        "annotators (how people read the face). The card's `evaluation` block (last columns) is on the form the "
+        "model was trained on. The default is chosen on PublicTest; PrivateTest is only reported. The Evaluation "
+        "page compares any two side by side on your copy of FER2013."
     )

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer.cli import main as cli
 from fer.labels import CLASS_NAMES
+from fer.registry import DEFAULT_MODEL
 
 RUN_TIMEOUT = 300
 
@@ -19,7 +20,7 @@ def test_comparison_view_shows_the_cli_deltas(
 ) -> None:
     models = repo_root / "models"
     args = ["evaluate", "--data", str(fer2013_dir), "--split", "PublicTest", "--json"]
-    assert cli.main([*args, "--model", str(models / "fer_cnn_v2"), "--model", str(models / "fer_cnn")]) == 0
+    assert cli.main([*args, "--model", str(models / DEFAULT_MODEL), "--model", str(models / "fer_cnn")]) == 0
     expected = json.loads(capsys.readouterr().out)["comparison"]
 
     monkeypatch.setenv("FER2013_DIR", str(fer2013_dir))

@@ -20,6 +20,7 @@ from fer.evaluate import evaluate
 from fer.ferplus import split_votes
 from fer.ferplus_eval import disputed_mask
 from fer.labels import CLASS_NAMES
+from fer.registry import DEFAULT_MODEL
 from ui.vote_bar import BAR_PX, with_vote_bar
 
 RUN_TIMEOUT = 300
@@ -124,14 +125,14 @@ def test_robustness_tab_draws_both_models_curves(
     monkeypatch.setattr(robustness, "SAMPLE", 300)  # the page's default sample is 800 faces
     page.selectbox(key="compare_model").set_value("fer_cnn").run()
     assert not page.exception, page.exception
-    assert _table(page, "top-1 vs FER+")["model"].tolist() == ["fer_cnn_v2", "fer_cnn"]
+    assert _table(page, "top-1 vs FER+")["model"].tolist() == [DEFAULT_MODEL, "fer_cnn"]
     page.session_state["eval_tab"] = "Robustness"
     page.run()
     assert not page.exception, page.exception
     assert not page.metric  # the Report tab did not run
     charts = [json.loads(c.proto.spec) for c in page.get("plotly_chart")]
     assert len(charts) == len(KINDS)
-    assert all([t["name"] for t in c["data"]] == ["fer_cnn_v2", "fer_cnn"] for c in charts)
+    assert all([t["name"] for t in c["data"]] == [DEFAULT_MODEL, "fer_cnn"] for c in charts)
     data = load_split(fer2013_dir, SPLIT)
     direct = robustness.robustness(Classifier.load(repo_root / "models" / "fer_cnn"), data)
     table = page.dataframe[-1].value

@@ -170,7 +170,8 @@ def test_zero_deltas_have_no_arrow_and_ece_colours_are_inverse(repo_root: Path, 
     at = open_page(repo_root, EVALUATION)
     at.selectbox(key="eval_split").set_value("PublicTest").run()
     card = json.loads((MODELS_DIR / f"{DEFAULT_MODEL}.json").read_text())
-    stored = card["evaluation"]["PublicTest"]["tta" if card.get("default_tta") else "plain"]
+    stored = card["forms"]["equalised"]["PublicTest"]  # the loaded form (image folders), served TTA
+    assert "Loaded form: **image folders" in "\n".join(str(c.value) for c in at.caption)
     metrics = {m.label: m for m in at.metric}
     for label, field in (("Top-1 accuracy", "top1"), ("ECE", "ece")):
         proto = metrics[label].proto

@@ -112,10 +112,10 @@ def sidebar() -> Options:
                 help="Fraction of the face's side added around each detected box before it is cropped for the "
                 "model. The default was chosen by accuracy on labelled photos (README, *Face framing*).",
             )
-        card = model_card(name) or {}
+        card_tta = bool((model_card(name) or {}).get("default_tta", False))
         tta = st.toggle(
             "Mirror test-time augmentation",
-            value=bool(card.get("default_tta", False)),
+            value=card_tta,
             key=f"tta_{name}",  # a new model starts from its own card's default
             help="Average the prediction of the face and its mirror image: a little more accurate, twice the work.",
         )
@@ -123,7 +123,7 @@ def sidebar() -> Options:
     settings = Options(
         model=name,
         detector=DetectorSettings(min_neighbors=11 - sensitivity, min_size=int(min_size), margin=float(margin)),
-        tta=tta,
+        tta=None if tta == card_tta else tta,  # untouched: every model (a compared one too) uses its card's default
     )
     st.session_state[SETTINGS_KEY] = settings
     return settings

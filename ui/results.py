@@ -7,6 +7,7 @@ shared with ``python -m fer predict``; this module only turns results into what 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -108,10 +109,38 @@ def millions(value: float) -> str:
 
 
 # ----------------------------------------------------------------------------- model card
-def stored_evaluation(card: dict | None, split: str, tta: bool) -> dict | None:
-    """The report a model card stores for ``split`` in one TTA mode (None when the card has none)."""
-    try:
-        entry = (card or {})["evaluation"][split]["tta" if tta else "plain"]
-    except (KeyError, TypeError):
-        return None
+#: The names of FER2013's two pixel forms, as model cards' ``forms`` block keys them.
+FORM_NAMES = {"equalised": "image folders (histogram-equalised)", "original": "original fer2013.csv pixels"}
+
+
+def data_form(source: str | Path | None) -> str:
+    """Which FER2013 form a data source holds: a CSV file (or upload) is ``original``, folders ``equalised``."""
+    if source is None:
+        return "original"
+    text = str(source).lower()
+    return "original" if text.endswith((".csv", ".gz", ".tgz", ".tar")) else "equalised"
+
+
+def trained_form(card: dict | None) -> str:
+    """The FER2013 form a card's ``evaluation`` block was measured on (the form the model was trained on)."""
+    source = str(((card or {}).get("training") or {}).get("data", {}).get("source", ""))
+    return "original" if "CSV" in source else "equalised"
+
+
+def stored_evaluation(card: dict | None, split: str, tta: bool, form: str | None = None) -> dict | None:
+    """The figures a model card stores for ``split`` in one TTA mode on one FER2013 form (None when it has none).
+
+    ``form=None``: the form the model was trained on. The ``evaluation`` block holds both TTA modes on that
+    form; the ``forms`` block holds the served TTA mode on every form.
+    """
+    card = card or {}
+    form = form or trained_form(card)
+    entry = None
+    if form == trained_form(card):
+        try:
+            entry = card["evaluation"][split]["tta" if tta else "plain"]
+        except (KeyError, TypeError):
+            entry = None
+    if entry is None and bool(tta) == bool(card.get("default_tta", False)):
+        entry = ((card.get("forms") or {}).get(form) or {}).get(split)
     return entry if isinstance(entry, dict) and "top1" in entry else None
