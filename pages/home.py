@@ -26,6 +26,7 @@ def form_columns(card: dict) -> dict[str, float | None]:
         out[f"FER+ {label}"] = (private.get("ferplus") or {}).get("top1")
     return out
 
+
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
 st.title("Facial-expression recognition on FER2013")

@@ -81,7 +81,7 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def model_stem(repo_root: Path) -> Path:
-    """The served default model (``fer.registry.DEFAULT_MODEL``): committed, so a missing file is a failure, not a skip."""
+    """The served default model (``fer.registry.DEFAULT_MODEL``): committed, so a missing file fails, never skips."""
     from fer.registry import DEFAULT_MODEL
 
     stem = repo_root / "models" / DEFAULT_MODEL
