@@ -24,6 +24,9 @@ import numpy as np
 from fer.detection import Box, Source
 from fer.labels import CLASS_NAMES
 
+#: Top two emotions closer than this (probability points) mark a face's reading as uncertain.
+UNCERTAIN_MARGIN = 0.05
+
 
 @dataclass(frozen=True)
 class FaceResult:
@@ -50,6 +53,17 @@ class FaceResult:
         return float(self.probs[self.label_index])
 
     @property
+    def margin(self) -> float:
+        """How far the top emotion is ahead of the runner-up (probability points)."""
+        top2 = np.sort(self.probs)[-2:]
+        return float(top2[1] - top2[0]) if len(top2) == 2 else 1.0
+
+    @property
+    def uncertain(self) -> bool:
+        """The top two emotions are near-tied (e.g. 23% vs 21%): the label alone would overstate the reading."""
+        return self.margin < UNCERTAIN_MARGIN
+
+    @property
     def area(self) -> float:
         return float(self.box[2]) * float(self.box[3])
 
@@ -71,6 +85,7 @@ class FaceResult:
             "probs": {name: round(float(p), 6) for name, p in zip(CLASS_NAMES, self.probs)},
             "source": self.source,
             "detection_score": None if self.score is None else round(self.score, 4),
+            "uncertain": self.uncertain,
         }
         if self.track_id is not None:
             entry["id"] = self.track_id

@@ -41,7 +41,7 @@ MAX_SIDE = 4096
 
 #: Formats we let Pillow try. Restricting them keeps exotic plugins (EPS runs Ghostscript and writes
 #: temporary files) away from untrusted bytes. (Multi-picture phone JPEGs come through "JPEG" as MPO.)
-ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF")
 
 # Pillow's own bomb guard (a warning above MAX_IMAGE_PIXELS, an error above twice that) would refuse a
 # 200 MP phone photo; _check_size applies this module's stricter, size-aware rules before any decode.
@@ -156,9 +156,28 @@ def _open(data: bytes, label: str) -> Image.Image:
 
 
 def _available_formats() -> tuple[str, ...]:
-    """ALLOWED_FORMATS minus plugins this Pillow build lacks (Image.open fails on unknown names)."""
+    """ALLOWED_FORMATS minus plugins this Pillow build lacks (Image.open fails on unknown names).
+
+    HEIF/HEIC (the iPhone's default photo format) comes from the pillow-heif plugin, registered on first use.
+    """
+    _register_heif()
     Image.init()
     return tuple(fmt for fmt in ALLOWED_FORMATS if fmt in Image.OPEN)
+
+
+_HEIF_LOCK = threading.Lock()
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIF/HEIC through pillow-heif, once (without it, HEIC files get a clear refusal)."""
+    with _HEIF_LOCK:
+        if "HEIF" in Image.OPEN:
+            return
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError:
+            return
+        register_heif_opener()
 
 
 def _sniff(data: bytes) -> str:

@@ -55,6 +55,30 @@ class Options:
         }
 
 
+def changed_settings(before: Options, after: Options) -> list[str]:
+    """What differs between the settings a result was made with and the current ones, in words
+    ("model fer_cnn_v3 → fer_cnn_v2"), so a result can say it is stale; empty when nothing that shapes it did."""
+    out = []
+    for name, a, b in (
+        ("model", before.model, after.model),
+        ("mirror TTA", _tta_words(before.tta), _tta_words(after.tta)),
+        ("frames per second", before.fps or "every frame", after.fps or "every frame"),
+        ("smoothing", before.smoothing, after.smoothing),
+        ("fallback", before.fallback, after.fallback),
+    ):
+        if a != b:
+            out.append(f"{name} {a} → {b}")
+    for field_name, a in asdict(before.detector).items():
+        b = getattr(after.detector, field_name)
+        if a != b:
+            out.append(f"detector {field_name.replace('_', ' ')} {a} → {b}")
+    return out
+
+
+def _tta_words(tta: bool | None) -> str:
+    return "model default" if tta is None else ("on" if tta else "off")
+
+
 def add_arguments(parser: argparse.ArgumentParser, *, frames: bool = False, compare: bool = False) -> None:
     """The flags every command shares (model, TTA, detector, fallback); ``frames``: also --fps, --smoothing.
 

@@ -63,8 +63,9 @@ class Annotation:
 
 
 def label_text(face: FaceResult, number: int | None) -> str:
-    """'2: happy 91%' (or 'happy 91%' without a number), then ' #7' for a face tracked under id 7."""
-    core = f"{face.label} {face.confidence:.0%}"
+    """'2: happy 91%' (or 'happy 91%' without a number), then ' #7' for a face tracked under id 7; a '?'
+    after the emotion when the top two are near-tied ('angry? 23%')."""
+    core = f"{face.label}{'?' if face.uncertain else ''} {face.confidence:.0%}"
     if face.track_id is not None:
         core = f"{core} #{face.track_id}"
     return core if number is None else f"{number}: {core}"

@@ -22,9 +22,10 @@ with st.spinner("Loading the evaluation tools…"):
     from fer.ferplus_eval import against_majority, ferplus_report
     from fer.labels import CLASS_NAMES, SPLITS
     from ui.eval_data import load_data, load_votes, run_evaluation, warn_other_splits
-    from ui.eval_report import show_galleries, show_model_comparison, show_report, show_stored
+    from ui.eval_report import show_exports, show_galleries, show_model_comparison, show_report, show_stored
     from ui.ferplus_view import FERPLUS, show_ferplus_summary, truth_switch
     from ui.photo_eval import show_photo_evaluation
+    from ui.plain_text import plain_message
     from ui.results import FORM_NAMES, data_form, stored_evaluation
     from ui.robustness_view import show_robustness
 
@@ -86,7 +87,7 @@ data: SplitData | None = None
 try:
     data = load_data(path_text, upload, split)
 except (DatasetError, OSError) as exc:  # OSError: unreadable folders/files, e.g. permissions
-    st.error(f"**This data cannot be used.** {exc}", icon="🚫")
+    st.error(f"**This data cannot be used.** {plain_message(exc)}", icon=":material/block:")
 
 if data is None:
     st.markdown(HOW_TO)
@@ -119,6 +120,7 @@ if report_tab.open:
             + ("." if reference is not None else " — the card has none for this TTA setting, so no deltas.")
         )
         show_report(shown.report.to_dict(), reference, key="live", selectable=True)
+        show_exports(shown, classifier.name, key="live")
         if votes is not None:
             show_ferplus_summary(ferplus_report(data.labels, evaluation.probs, votes), classifier.name)
         show_galleries(shown, shown_votes, split_mistakes=not against_ferplus)

@@ -26,11 +26,11 @@ from ui.common import (
     session_photos,
 )
 from ui.photo_view import CROP_PX, WHOLE_ALL_KEY, analyse, batch_table, model_key, mood_music, show_photo, take_photo
+from ui.plain_text import plain, plain_message
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
-ACCEPTED = "JPEG, PNG, WebP, BMP, TIFF or GIF (first frame)"
+ACCEPTED = "JPEG, PNG, WebP, HEIC/HEIF (iPhone), BMP, TIFF or GIF (first frame)"
 DETAIL_KEY = "upload_detail"
 #: Under the saliency map's colour strip: what its colours mean.
 SALIENCY_LEGEND = "blue: hiding it changes nothing · red: hiding it lowers the emotion most"
@@ -89,7 +89,7 @@ def add_photos() -> None:
     """The uploader, and the camera when switched on."""
     st.file_uploader(
         "Photos with faces",
-        type=IMAGE_TYPES,
+        type=None,  # every file is taken and any refused one is named with its reason (a filter drops it unsaid)
         accept_multiple_files=True,
         key=uploader_key(),
         on_change=take_uploads,
@@ -125,7 +125,7 @@ def pick_detail(photos: list[StoredPhoto], results: list[ImageResult]) -> list[S
         return photos
     for photo, result in zip(photos, results):
         if result.error is not None and photo.key != chosen:
-            st.error(f"**Could not read {photo.name}.** {result.error}", icon="🚫")
+            st.error(f"**Could not read {plain(photo.name)}.** {plain_message(result.error)}", icon=":material/block:")
     return [p for p in photos if p.key == chosen]
 
 
@@ -187,5 +187,11 @@ for photo in pick_detail(photos, results):
     show_photo(photo, classifier, face_extra=saliency_toggle)
 
 results = [analyse(photo, classifier) for photo in photos]  # again: a toggle above may have changed one
-mood_music([face for result in results for face in result.faces], "upload")
+if len(photos) > 1:  # apart from the last photo's details: this mood is of the whole batch
+    st.markdown("**Mood music of the whole batch**")
+mood_music(
+    [face for result in results for face in result.faces],
+    "upload",
+    scope=f"all {len(photos)} photos" if len(photos) > 1 else "this photo",
+)
 downloads(results)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import current_settings, ensure_app_navigation, load_classifier
+from ui.plain_text import plain_message
 from ui.video import PROGRESS_REFRESH_S, options_panel, progress_panel, results_panel
 from ui.video_job import VideoJob
 
@@ -40,10 +41,19 @@ def keep_upload() -> None:
     """
     file = st.session_state.get(UPLOAD_KEY)
     st.session_state[KEPT_KEY] = None if file is None else (file.name, file.getvalue())
+    drop_job()  # a new file (or ×): the previous file's results must not sit under it
 
 
 def forget_video() -> None:
+    """*Forget*: the video and everything made from it (results, downloads) leave the session."""
     st.session_state[KEPT_KEY] = None
+    drop_job()
+
+
+def drop_job() -> None:
+    job = st.session_state.pop(JOB_KEY, None)
+    if job is not None:
+        job.cancel()
 
 
 st.file_uploader(
@@ -87,6 +97,6 @@ if job is None:
 elif job.running:
     st.fragment(run_every=PROGRESS_REFRESH_S)(progress_panel)(job)
 elif job.error is not None:
-    st.error(job.error, icon="🚫")
+    st.error(plain_message(job.error), icon=":material/block:")
 else:
-    results_panel(job)
+    results_panel(job, options)

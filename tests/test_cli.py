@@ -23,7 +23,7 @@ def test_predict_json_schema(astronaut_path: Path, tmp_path: Path, capsys: pytes
     portrait, bad, missing = doc
     assert "error" not in portrait and len(portrait["faces"]) == 1
     face = portrait["faces"][0]
-    assert set(face) == {"box", "label", "confidence", "probs", "source", "detection_score"}
+    assert set(face) == {"box", "label", "confidence", "probs", "source", "detection_score", "uncertain"}
     assert face["source"] == "detector" and portrait["status"] == "ok" and portrait["size"] == [512, 512]
     assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
     assert list(face["probs"]) == list(CLASS_NAMES)

@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.common
+from ui.plain_text import plain
 
 RUN_TIMEOUT = 300
 EVALUATION = "pages/evaluation.py"
@@ -134,6 +135,7 @@ def evaluation_page(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -
     empty = tmp_path_factory.mktemp("no-fer2013")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FER2013_DIR", str(empty))
+        mp.setenv("FER_DATA_ROOTS", str(tmp_path_factory.getbasetemp()))  # the cases' folders may be typed
         mp.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("fer-cache")))  # nothing lands in the user cache
         ui.common._load_classifier.clear()  # another module may have cached a broken model's failure
         at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
@@ -160,7 +162,7 @@ def shows_error(at: AppTest, *phrases: str) -> str:
     assert len(errors) == 1, errors
     assert errors[0].startswith("**This data cannot be used.**"), errors[0]
     for phrase in phrases:
-        assert phrase in errors[0], f"{phrase!r} not in {errors[0]!r}"
+        assert plain(phrase) in errors[0], f"{plain(phrase)!r} not in {errors[0]!r}"  # names shown literally
     assert any("How to evaluate" in m.value for m in at.markdown)
     assert any(s.value.startswith("Stored in the model card") for s in at.subheader)
     assert not any("Same numbers as" in c.value for c in at.caption)  # no evaluation ran on broken data

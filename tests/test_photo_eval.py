@@ -184,8 +184,9 @@ def test_evaluate_photos_on_a_folder_without_emotions_is_a_clear_error(
 
 
 def test_evaluation_page_labelled_photos_match_the_cli(
-    repo_root: Path, photo_tree: Path, classifier, capsys: pytest.CaptureFixture[str]
+    repo_root: Path, photo_tree: Path, classifier, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("FER_DATA_ROOTS", str(photo_tree.parent))  # where the app may read typed paths
     tta = classifier.default_tta
     assert main(["evaluate", "--photos", str(photo_tree), "--json", "--tta" if tta else "--no-tta"]) == 0
     expected = json.loads(capsys.readouterr().out)

@@ -86,7 +86,7 @@ def test_annotate_draws_in_the_emotion_colour(classifier: Classifier, portrait: 
 def test_result_json_shape_and_helpers(classifier: Classifier, portrait: np.ndarray) -> None:
     face = analyze(portrait, classifier)[0]
     d = face.to_dict()
-    assert set(d) == {"box", "label", "confidence", "probs", "source", "detection_score"}
+    assert set(d) == {"box", "label", "confidence", "probs", "source", "detection_score", "uncertain"}
     assert d["source"] == "detector" and d["detection_score"] == round(face.score, 4)
     assert list(d["probs"]) == list(CLASS_NAMES)
     assert d["label"] == max(d["probs"], key=d["probs"].get)

@@ -94,3 +94,20 @@ def test_margin_option_widens_the_box(astronaut_path: Path, capsys: pytest.Captu
         assert main(["predict", "--json", "--margin", margin, str(astronaut_path)]) == 0
         sides.append(json.loads(capsys.readouterr().out)[0]["faces"][0]["box"][2])
     assert sides[1] > sides[0]
+
+
+def test_near_tied_faces_are_marked_uncertain_everywhere() -> None:
+    """Issue 30 item 9: 23% vs 21% must not read as a confident 'angry'; the marker names the runner-up."""
+    from fer.faces import UNCERTAIN_MARGIN, FaceResult
+    from fer.overlay import label_text
+    from ui.results import faces_table, uncertain_note
+
+    crop = np.zeros((48, 48), np.uint8)
+    tied = FaceResult((0, 0, 10, 10), np.array([0.23, 0.05, 0.21, 0.15, 0.14, 0.11, 0.11], np.float32), crop)
+    clear = FaceResult((0, 0, 10, 10), np.array([0.6, 0.0, 0.1, 0.1, 0.1, 0.05, 0.05], np.float32), crop)
+    assert tied.uncertain and tied.margin == pytest.approx(0.02) and UNCERTAIN_MARGIN > 0.02
+    assert not clear.uncertain and uncertain_note(clear) == ""
+    assert "uncertain: fear 21%" in uncertain_note(tied)
+    assert tied.to_dict()["uncertain"] is True and clear.to_dict()["uncertain"] is False
+    assert [row["uncertain"] for row in faces_table([tied, clear])] == [True, False]
+    assert label_text(tied, None) == "angry? 23%" and label_text(clear, None) == "angry 60%"  # drawn boxes too

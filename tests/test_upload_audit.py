@@ -24,6 +24,7 @@ from fer.imageio import _available_formats, decode_image
 from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
 from fer.options import Options
 from fer.overlay import draw_faces
+from fer.registry import DEFAULT_MODEL
 from fer.results import ImageResult, analyze_bytes, annotated_png
 from fer.saliency import saliency_legend
 from ui.results import mood_hint, source_note
@@ -103,19 +104,35 @@ def walk(node):  # noqa: ANN001, ANN201 - AppTest tree nodes
 
 
 # ----------------------------------------------------------------------------- item 7: TIFF
-def test_every_format_the_decoder_reads_is_offered_and_a_tiff_is_analysed(
-    repo_root: Path, astronaut_path: Path, classifier
-) -> None:
+def test_every_file_is_taken_and_a_tiff_is_analysed(repo_root: Path, astronaut_path: Path, classifier) -> None:
+    """The uploader filters nothing (a filtered file was dropped without a word); TIFF is read."""
     at = open_page(repo_root, UPLOAD)
-    offered = {t.lstrip(".").lower() for t in at.file_uploader[0].proto.type}
-    extensions = Image.registered_extensions()
-    for fmt in _available_formats():
-        assert {e.lstrip(".") for e, f in extensions.items() if f == fmt} & offered, f"{fmt} is not offered"
+    assert not list(at.file_uploader[0].proto.type)
+    assert {"TIFF", "HEIF"} <= set(_available_formats())
     buf = io.BytesIO()
     Image.open(astronaut_path).convert("RGB").save(buf, format="TIFF")
     upload(at, [("astronaut.tif", buf.getvalue())])
     expected = analyze_bytes(buf.getvalue(), "astronaut.tif", classifier, Options())
     assert len(expected.faces) == 1 and "**1 face found**" in texts(at)
+
+
+def test_heic_is_read_and_every_refused_file_is_named_with_its_reason(repo_root: Path, astronaut_path: Path) -> None:
+    """Issue 30 item 1: an iPhone HEIC dropped with JPEGs was silently lost; a PDF was a reasonless red chip."""
+    rgb = Image.open(astronaut_path).convert("RGB")
+    heic, jpeg = io.BytesIO(), io.BytesIO()
+    rgb.save(heic, format="HEIF", quality=80)
+    rgb.save(jpeg, format="JPEG")
+    files = [("photo.heic", heic.getvalue()), ("a.jpg", jpeg.getvalue()), ("notes.pdf", b"%PDF-1.7 not a photo")]
+    at = upload(open_page(repo_root, UPLOAD), files)
+    assert "3 photos" in texts(at)
+    assert len(decode_image(heic.getvalue(), "photo.heic").shape) == 3
+    at.toggle(key="upload_all_details").set_value(True).run()
+    shown = texts(at)
+    assert "Could not read notes.pdf" in shown and "PDF document" in shown
+    assert "photo.heic" in detail_names(at) and shown.count("1 face found") >= 2
+    assert f"Model `{DEFAULT_MODEL}`, mirror TTA" in shown  # every result says what made it
+    at.selectbox(key="model_name").set_value("fer_cnn").run()
+    assert "Model `fer_cnn`, mirror TTA on" in texts(at)  # ... and follows the sidebar
 
 
 # ----------------------------------------------------------------------------- item 2: large photo

@@ -122,7 +122,9 @@ def test_mood_music_plays_a_synthesised_clip_for_the_mood(repo_root: Path, photo
     at.toggle(key="upload_music").set_value(True).run()
     faces = analyse_bytes(photos[0][1], photos[0][0], classifier).faces
     mood = CLASS_NAMES[int(np.argmax(np.mean([f.probs for f in faces], axis=0)))]
-    assert f"Overall mood **{mood}**" in texts(at)
+    assert f"Overall mood of this photo: **{mood}**" in texts(at)
+    upload(at, photos[1:3])  # several photos: the music's mood says it is the whole batch's
+    assert "Overall mood of all 3 photos:" in texts(at)
     audio = at.get("audio")
     assert len(audio) == 1
     assert audio[0].proto.url  # served from memory by Streamlit's media manager
@@ -258,3 +260,33 @@ def test_compressed_csv_uploads_read_as_they_are(repo_root: Path, fer2013_dir: P
         figures[name] = {m.label: m.value for m in at.metric}
         assert figures[name]["Faces"] == "40"
     assert figures["fer2013.csv"] == figures["fer2013.csv.gz"] == figures["fer2013.tar.gz"]
+
+
+def test_evaluation_exports_its_figures_and_charts_save_as_png(repo_root: Path, fer_env: Path, classifier) -> None:
+    """Issue 30 item 9: metrics, per-class table, confusion matrix and per-face predictions download as CSV,
+    with the page's own figures; every chart's toolbar offers its PNG."""
+    import csv as csv_module
+    import io
+
+    from fer.eval_export import confusion_csv, metrics_csv, per_class_csv, predictions_csv
+    from fer.evaluate import evaluate
+
+    at = open_page(repo_root, EVALUATION)
+    at.selectbox(key="eval_split").set_value("PublicTest").run()
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Metrics (CSV)", "Per class (CSV)", "Confusion matrix (CSV)", "Per-face predictions (CSV)"} <= labels
+    charts = [json.loads(c.proto.config) for c in at.get("plotly_chart")]
+    assert charts and all(c.get("modeBarButtons") == [["toImage"]] for c in charts)
+
+    ev = evaluate(classifier, load_split(fer_env, "PublicTest"), classifier.default_tta)
+    shown = float(next(m for m in at.metric if m.label == "Top-1 accuracy").value.rstrip("%")) / 100
+    metrics = list(csv_module.DictReader(io.StringIO(metrics_csv(ev, classifier.name, str(fer_env)))))
+    assert len(metrics) == 1 and round(float(metrics[0]["top1"]), 4) == round(shown, 4)
+    per_class = list(csv_module.DictReader(io.StringIO(per_class_csv(ev))))
+    assert [r["emotion"] for r in per_class] == list(CLASS_NAMES)
+    assert sum(int(r["support"]) for r in per_class) == len(ev.data)
+    confusion = list(csv_module.reader(io.StringIO(confusion_csv(ev))))
+    assert sum(int(v) for row in confusion[1:] for v in row[1:]) == len(ev.data)
+    predictions = list(csv_module.DictReader(io.StringIO(predictions_csv(ev))))
+    assert len(predictions) == len(ev.data)
+    assert np.mean([r["correct"] == "1" for r in predictions]) == pytest.approx(ev.report.top1)

@@ -49,7 +49,7 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
 
     # What the engine computes with the page's defaults (sidebar defaults, card TTA, every frame).
     expected = analyse_video(two_faces_clip, "two_faces.mp4", classifier, Options(tta=classifier.default_tta))
-    assert "Results: two_faces.mp4" in texts(at)
+    assert "Results: two\\_faces.mp4" in texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Faces (ids)"] == str(len(expected.face_ids)) == "3"
     assert metrics["Frames analysed"] == "70"
@@ -75,7 +75,7 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
 
     at.switch_page("pages/home.py").run()  # results survive a visit to another page
     at.switch_page(VIDEO).run()
-    assert "Results: two_faces.mp4" in texts(at) and not at.exception
+    assert "Results: two\\_faces.mp4" in texts(at) and not at.exception
     # ... and so does the file (issue 24: the uploader came back empty and Analyse disabled)
     assert not at.file_uploader(key="video_file").value
     assert "Video: **two_faces.mp4**" in texts(at)
@@ -84,9 +84,13 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
     at.button(key="video_analyse").click().run()
     assert at.session_state["video_job"].wait(timeout=RUN_TIMEOUT)
     at.run()
-    assert "Results: two_faces.mp4" in texts(at) and not at.exception
-    at.button(key="video_forget").click().run()  # forgetting it: nothing left to analyse
+    assert "Results: two\\_faces.mp4" in texts(at) and not at.exception
+    assert "Model `" in texts(at) and "Settings changed" not in texts(at)
+    at.slider(key="video_smoothing").set_value(0.3).run()  # the results now say they are stale, and why
+    assert "Settings changed since this analysis" in texts(at) and "smoothing 0.0 → 0.3" in texts(at)
+    at.button(key="video_forget").click().run()  # forgetting it: nothing left to analyse, no results left
     assert "Video: **" not in texts(at) and at.button(key="video_analyse").disabled is True
+    assert "Results:" not in texts(at) and not at.get("download_button")
 
 
 def test_video_page_bad_files_and_cancel(repo_root: Path, video_faces, astronaut_path: Path) -> None:

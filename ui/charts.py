@@ -19,6 +19,9 @@ _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 _AXIS_TITLE_TRUE = "True"
 _AXIS_TITLE_PRED = "Predicted"
 
+#: Evaluation charts' toolbar: one button, save the chart as PNG (drawn in the browser; nothing is sent anywhere).
+CHART_CONFIG = {"displayModeBar": True, "displaylogo": False, "modeBarButtons": [["toImage"]]}
+
 
 def _base_layout(fig: go.Figure, title: str | None, height: int) -> go.Figure:
     """Compact layout used by every chart (small margins, optional title, fixed height)."""

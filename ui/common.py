@@ -51,7 +51,7 @@ def load_classifier(name: str | None = None) -> Classifier | None:
     try:
         return _load_classifier(name)
     except ModelError as exc:
-        st.error(f"**The model '{name}' cannot be used.** {exc}", icon="🚫")
+        st.error(f"**The model '{name}' cannot be used.** {exc}", icon=":material/block:")
         st.info(
             "Pick another model in the sidebar. A card that disagrees with its weights comes from another "
             "training run: retrain (`python -m fer.train --data PATH --out models/NAME`) to write both again."

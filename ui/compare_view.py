@@ -13,6 +13,7 @@ import streamlit as st
 from fer.compare import Comparison
 from fer.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
+from ui.charts import CHART_CONFIG
 from ui.ferplus_view import show_ferplus_comparison
 from ui.results import pct
 from ui.vote_bar import gallery_faces
@@ -112,7 +113,7 @@ def show_comparison(
         st.plotly_chart(
             confusion_delta_figure(comp.confusion_delta, comp.name_a, comp.name_b),
             key="compare_confusion",
-            config={"displayModeBar": False},
+            config=CHART_CONFIG,
         )
 
     counts = comp.disagreement_counts()

@@ -20,10 +20,12 @@ from fer.data import (
     load_split,
     read_csv_bytes,
 )
+from fer.data_roots import visitor_path
 from fer.evaluate import Evaluation, evaluate
 from fer.ferplus import SplitVotes, split_votes
 from fer.fingerprints import source_fingerprint
 from fer.results import digest
+from ui.plain_text import plain, plain_message
 
 
 @st.cache_resource(max_entries=4, show_spinner="Decoding FER2013 faces (first time only)…")
@@ -52,11 +54,11 @@ def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitD
     if upload is not None:
         data = upload.getvalue()
         return _load_csv(digest(data), split, upload.name, data)
-    if not path_text.strip():
+    path = visitor_path(path_text)  # raises OutsideDataRoots (a DatasetError) outside the data roots
+    if path is None:
         return None
-    path = Path(path_text.strip()).expanduser()
     if not path.exists() or (path.is_dir() and not any(path.iterdir())):
-        st.info(f"No FER2013 data at `{path}` (the path {'is empty' if path.exists() else 'does not exist'}).")
+        st.info(f"No FER2013 data at {plain(path)} (the path {'is empty' if path.exists() else 'does not exist'}).")
         return None
     return _load_path(str(path), split, _fingerprint(str(path)))
 
@@ -93,13 +95,13 @@ def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -
         except DatasetError:
             return  # already reported by the load
     else:
-        path = Path(path_text.strip()).expanduser()
-        if not path.is_file():
+        path = visitor_path(path_text)  # the same path load_data accepted
+        if path is None or not path.is_file():
             return  # image folders: each file is checked as its split is loaded
         problems = _csv_problems(_fingerprint(str(path)), str(path), None)
     others = [msg for other, found in problems.items() if other != split for msg in found]
     if others:
-        shown = "\n".join(f"- {msg}" for msg in others[:10])
+        shown = "\n".join(f"- {plain_message(msg)}" for msg in others[:10])
         more = f"\n- … and {len(others) - 10} more" if len(others) > 10 else ""
         st.warning(
             f"**{len(others)} bad row(s) in other splits** of this CSV (not used for {split}; picking their split "
@@ -123,11 +125,13 @@ def load_votes(path_text: str, upload: UploadedFile | None, data: SplitData) -> 
     if upload is not None:
         st.caption("FER+ votes are matched for FER2013 on disk only, not for an uploaded CSV.")
         return None
-    path = Path(path_text.strip()).expanduser()
     try:
+        path = visitor_path(path_text)
+        if path is None:
+            return None
         votes = _votes(str(path), data.split, _fingerprint(str(path)))
     except (DatasetError, OSError) as exc:
-        st.caption(f"No FER+ figures: {exc}")
+        st.caption(f"No FER+ figures: {plain_message(exc)}")
         return None
     if votes is None:
         st.caption("No FER+ figures: no `ferplus.csv` beside the data (or set `FERPLUS_CSV`).")

@@ -11,12 +11,13 @@ from fer.compare import Comparison
 from fer.data import (
     SplitData,
 )
+from fer.eval_export import confusion_csv, metrics_csv, per_class_csv, predictions_csv
 from fer.evaluate import Evaluation
 from fer.ferplus import SplitVotes
 from fer.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.labels import CLASS_NAMES
 from fer.registry import list_models
-from ui.charts import confusion_figure, reliability_figure, topk_figure
+from ui.charts import CHART_CONFIG, confusion_figure, reliability_figure, topk_figure
 from ui.common import current_settings, kept, load_classifier
 from ui.compare_view import show_comparison
 from ui.eval_data import run_evaluation
@@ -42,6 +43,20 @@ def _delta(value: float, reference: dict | None, field: str, same_faces: bool, l
     return {"delta": f"{pp:+.2f} pp vs card", "delta_color": "inverse" if lower_is_better else "normal"}
 
 
+def show_exports(ev: Evaluation, model: str, key: str) -> None:
+    """Downloads of the evaluation on show: metrics, per-class table, confusion matrix, per-face predictions."""
+    stem = f"{model}_{ev.report.split}"
+    files = (
+        ("Metrics (CSV)", f"{stem}_metrics.csv", metrics_csv(ev, model, ev.data.source)),
+        ("Per class (CSV)", f"{stem}_per_class.csv", per_class_csv(ev)),
+        ("Confusion matrix (CSV)", f"{stem}_confusion.csv", confusion_csv(ev)),
+        ("Per-face predictions (CSV)", f"{stem}_predictions.csv", predictions_csv(ev)),
+    )
+    st.markdown("**Export** — the figures above as files; each chart's toolbar saves it as PNG.")
+    for col, (label, name, text) in zip(st.columns(len(files)), files):
+        col.download_button(label, text, file_name=name, mime="text/csv", key=f"{key}_{name}", on_click="ignore")
+
+
 def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = False) -> None:
     """Metric cards, top-k curve, reliability diagram, confusion matrix and per-class table of one report."""
     same = reference is not None and reference.get("n") == rep["n"]
@@ -65,12 +80,10 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
         st.markdown("**Top-k accuracy** — the true emotion among the k most probable")
         ref_topk = reference.get("topk") if reference is not None else None
         ref_name = f"model card ({reference.get('n', '?'):,} faces)" if reference is not None else ""
-        st.plotly_chart(
-            topk_figure(rep["topk"], ref_topk, ref_name), key=f"{key}_topk", config={"displayModeBar": False}
-        )
+        st.plotly_chart(topk_figure(rep["topk"], ref_topk, ref_name), key=f"{key}_topk", config=CHART_CONFIG)
     with right:
         st.markdown(f"**Reliability** — ECE {pct(rep['ece'])}; bars on the diagonal are perfectly calibrated")
-        st.plotly_chart(reliability_figure(rep["reliability"]), key=f"{key}_rel", config={"displayModeBar": False})
+        st.plotly_chart(reliability_figure(rep["reliability"]), key=f"{key}_rel", config=CHART_CONFIG)
 
     left, right = st.columns([3, 2])
     with left:
@@ -83,13 +96,11 @@ def show_report(rep: dict, reference: dict | None, key: str, selectable: bool = 
                 key=f"{key}_confusion",
                 on_select=_on_cell_selected,
                 selection_mode="points",
-                config={"displayModeBar": False},
+                config=CHART_CONFIG,
             )
             st.caption("Click a cell to see its faces below.")
         else:
-            st.plotly_chart(
-                confusion_figure(rep["confusion"], normalise), key=f"{key}_confusion", config={"displayModeBar": False}
-            )
+            st.plotly_chart(confusion_figure(rep["confusion"], normalise), key=f"{key}_confusion", config=CHART_CONFIG)
     with right:
         st.markdown("**Per class**")
         st.dataframe(

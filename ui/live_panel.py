@@ -16,6 +16,7 @@ from fer.faces import FaceResult, mood
 from fer.labels import CLASS_NAMES
 from fer.live import LiveProcessor
 from ui.charts import probability_bars_html
+from ui.results import uncertain_note
 
 #: Faces that get their own bars beside the video (more are counted, and averaged into the group mood).
 MAX_FACES_SHOWN = 4
@@ -77,7 +78,9 @@ def faces_panel(faces: Sequence[FaceResult]) -> None:
     st.markdown(probability_bars_html(group), unsafe_allow_html=True)
     for number, face in enumerate(faces[:MAX_FACES_SHOWN], 1):
         held = " (held)" if face.followed else ""
-        st.markdown(f"**Face {number}** (#{face.track_id}): {face.label} {face.confidence:.0%}{held}")
+        st.markdown(
+            f"**Face {number}** (#{face.track_id}): {face.label} {face.confidence:.0%}{uncertain_note(face)}{held}"
+        )
         st.markdown(probability_bars_html(face.probs), unsafe_allow_html=True)
     if len(faces) > MAX_FACES_SHOWN:
         hidden = len(faces) - MAX_FACES_SHOWN

@@ -15,11 +15,13 @@ import streamlit as st
 
 from fer.classifier import Classifier
 from fer.data import DatasetError
+from fer.data_roots import visitor_path
 from fer.detection import DetectorSettings
 from fer.labels import CLASS_NAMES
 from fer.options import Options
 from fer.photo_eval import NO_FACE, PhotoEvaluation, PhotoSet, evaluate_photos, open_photo_set, photo_set_from_zip
-from ui.charts import confusion_figure
+from ui.charts import CHART_CONFIG, confusion_figure
+from ui.plain_text import plain, plain_message
 from ui.results import enlarge, pct
 
 _RESULTS_KEY = "photo_eval_results"
@@ -49,15 +51,23 @@ def show_photo_evaluation(classifier: Classifier, detector: DetectorSettings, tt
     try:
         photos = _open(path_text, upload)
     except (DatasetError, OSError) as exc:
-        st.error(f"**These photos cannot be used.** {exc}", icon="🚫")
+        st.error(f"**These photos cannot be used.** {plain_message(exc)}", icon=":material/block:")
         return
     if photos is None:
         st.markdown(HOW_TO)
         return
+    if upload is not None and path_text.strip():
+        st.info(
+            "The uploaded zip is evaluated; the typed folder is ignored while a zip is loaded (remove it to "
+            "use the folder).",
+            icon=":material/info:",
+        )
     ev = _evaluation(photos, _source_key(photos, upload), classifier, detector, tta)
     st.caption(
-        f"`{classifier.name}` on {ev.report.n:,} photos from `{photos.source}`, mirror TTA {'on' if tta else 'off'} "
-        f"(sidebar). Same numbers as `python -m fer evaluate --photos {photos.source}`."
+        f"`{classifier.name}` on {ev.report.n:,} photos from {plain(photos.source)}"
+        + (" (uploaded)" if upload is not None else "")
+        + f", mirror TTA {'on' if tta else 'off'} (sidebar). Same numbers as `python -m fer evaluate --photos "
+        + ("PATH/TO/THAT.zip`." if upload is not None else f"{photos.source}`.")
     )
     show_photo_report(ev)
 
@@ -65,9 +75,8 @@ def show_photo_evaluation(classifier: Classifier, detector: DetectorSettings, tt
 def _open(path_text: str, upload) -> PhotoSet | None:  # noqa: ANN001 - streamlit UploadedFile
     if upload is not None:
         return photo_set_from_zip(upload.getvalue(), upload.name)
-    if not path_text.strip():
-        return None
-    return open_photo_set(Path(path_text.strip()))
+    path = visitor_path(path_text)  # raises OutsideDataRoots (a DatasetError) outside the data roots
+    return None if path is None else open_photo_set(path)
 
 
 def _source_key(photos: PhotoSet, upload) -> str:  # noqa: ANN001
@@ -132,7 +141,7 @@ def show_photo_report(ev: PhotoEvaluation) -> None:
         st.markdown("**Confusion matrix** of the photos with a face (rows: folder, columns: predicted)")
         matrix = np.asarray(rep.confusion)[:, : len(CLASS_NAMES)]
         normalise = st.toggle("Row-normalised", key="photos_norm")
-        st.plotly_chart(confusion_figure(matrix, normalise), key="photos_confusion", config={"displayModeBar": False})
+        st.plotly_chart(confusion_figure(matrix, normalise), key="photos_confusion", config=CHART_CONFIG)
     with right:
         st.markdown("**Per class** (recall over all photos of the folder)")
         st.dataframe(
@@ -173,4 +182,4 @@ def show_photo_galleries(ev: PhotoEvaluation) -> None:
     missing = [o.name for o in ev.outcomes if o.probs is None]
     if missing:
         with st.expander(f"{len(missing)} photo(s) where no face was found"):
-            st.markdown("\n".join(f"- `{name}`" for name in missing[:200]))
+            st.markdown("\n".join(f"- {plain(name)}" for name in missing[:200]))

@@ -35,7 +35,8 @@ from ui.common import (
     remove_photo,
     session_photos,
 )
-from ui.results import enlarge, face_caption, faces_table, mood_hint, source_note
+from ui.plain_text import plain, plain_message
+from ui.results import enlarge, face_caption, faces_table, mood_hint, settings_note, source_note, uncertain_note
 
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
 DETAIL_LIMIT = 4
@@ -106,7 +107,7 @@ def show_photo(photo: StoredPhoto, classifier: Classifier, *, face_extra: FaceEx
     key = f"p_{photo.key[:12]}"
     with st.container(border=True):
         title_col, remove_col = st.columns([5, 1], vertical_alignment="center")
-        title_col.subheader(photo.name, anchor=False)
+        title_col.subheader(plain(photo.name), anchor=False)
         remove_col.button(
             "Remove",
             key=f"{key}_remove",
@@ -117,7 +118,7 @@ def show_photo(photo: StoredPhoto, classifier: Classifier, *, face_extra: FaceEx
         )
         result = analyse(photo, classifier)
         if result.error is not None:
-            st.error(f"**Could not read {photo.name}.** {result.error}", icon="🚫")
+            st.error(f"**Could not read {plain(photo.name)}.** {plain_message(result.error)}", icon=":material/block:")
             return result
         whole_all = bool(kept_value(WHOLE_ALL_KEY, False))
         whole = (
@@ -139,6 +140,8 @@ def show_photo(photo: StoredPhoto, classifier: Classifier, *, face_extra: FaceEx
             st.image(result.display, caption=size_caption(result), width="content")
         with info_col:
             show_summary(result, photo, key)
+            settings = current_settings()
+            st.caption(settings_note(classifier.name, settings.resolve_tta(classifier), settings) + ".")
         show_faces(result, key, face_extra)
     return result
 
@@ -152,7 +155,7 @@ def show_summary(result: ImageResult, photo: StoredPhoto, key: str) -> None:
         st.info(note, icon=":material/crop_free:")
     if count == 0:
         st.warning(
-            f"No face found in {photo.name}, also not on a padded copy. If it is a cropped face, turn on "
+            f"No face found in {plain(photo.name)}, also not on a padded copy. If it is a cropped face, turn on "
             "*Treat the whole image as a face* above; otherwise raise the detector sensitivity or lower the "
             "minimum face size in the sidebar (faces must be frontal and at least that many pixels wide).",
             icon=":material/face_retouching_off:",
@@ -213,7 +216,7 @@ def size_caption(result: ImageResult) -> str:
 
 def show_face(face: FaceResult, number: int, key: str, face_extra: FaceExtra | None) -> None:
     """One face: the 48x48 crop the model saw, all 7 probabilities, the top 3, and the page's extra."""
-    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%}){face_caption(face)}")
+    st.markdown(f"**Face {number}: {face.label}** ({face.confidence:.1%}){uncertain_note(face)}{face_caption(face)}")
     crop_col, chart_col, top_col = st.columns([1, 2, 1], vertical_alignment="center")
     with crop_col:
         st.image(enlarge(face.crop, CROP_PX), caption="48×48 crop, as the model saw it", width=CROP_PX)
@@ -332,8 +335,11 @@ def picked_row(selection: dict) -> int | None:
 
 
 # ----------------------------------------------------------------------------- mood music
-def mood_music(faces: Sequence[FaceResult], key: str) -> None:
-    """Optional panel: a clip for the overall mood, from ``music/<emotion>/`` or synthesised in memory."""
+def mood_music(faces: Sequence[FaceResult], key: str, scope: str = "this photo") -> None:
+    """Optional panel: a clip for the overall mood, from ``music/<emotion>/`` or synthesised in memory.
+
+    ``scope`` names what the mood is of ("all 3 photos", "this photo"), so it is never read as one photo's.
+    """
     if not st.toggle(
         "Mood music",
         key=kept(f"{key}_music", False),
@@ -346,7 +352,7 @@ def mood_music(faces: Sequence[FaceResult], key: str) -> None:
     mood = overall_mood(list(faces))
     emotion = CLASS_NAMES[int(np.argmax(mood))]
     clips = user_clips(emotion)
-    st.markdown(f"Overall mood **{emotion}** ({len(faces)} face{'s' if len(faces) != 1 else ''})")
+    st.markdown(f"Overall mood of {scope}: **{emotion}** ({len(faces)} face{'s' if len(faces) != 1 else ''})")
     if clips:
         choice = st.selectbox(
             f"Your clips in music/{emotion}/", clips, key=f"{key}_clip_{emotion}", format_func=lambda p: p.name
@@ -354,7 +360,7 @@ def mood_music(faces: Sequence[FaceResult], key: str) -> None:
         try:
             st.audio(choice.read_bytes(), format=mime_type(choice))
         except OSError as exc:
-            st.warning(f"Cannot read {choice.name}: {exc}")
+            st.warning(f"Cannot read {plain(choice.name)}: {plain_message(exc)}")
     else:
         st.audio(_synth(emotion), format="audio/wav")
         st.caption(f"A short clip made on this computer. Put your own in `music/{emotion}/` to hear them instead.")

@@ -14,6 +14,7 @@ import numpy as np
 
 from fer.faces import FaceResult
 from fer.labels import CLASS_NAMES
+from fer.options import Options
 from fer.results import ImageResult
 
 #: What the page says about faces that the plain detector did not find (never silent).
@@ -24,6 +25,15 @@ SOURCE_NOTES = {
 
 
 HINT = "Check the box: if it is not a face, ignore this result."
+
+
+def settings_note(model: str, tta: bool, options: Options) -> str:
+    """The settings that shaped a result, in one line (every result says what made it)."""
+    d = options.detector
+    return (
+        f"Model `{model}`, mirror TTA {'on' if tta else 'off'}, detector min neighbours {d.min_neighbors}, "
+        f"min face {d.min_size} px, margin {d.margin:g}"
+    )
 
 
 def source_note(result: ImageResult) -> str | None:
@@ -68,6 +78,14 @@ def face_caption(face: FaceResult) -> str:
     return f" · {note}" if note else ""
 
 
+def uncertain_note(face: FaceResult) -> str:
+    """A visible marker when the top two emotions are near-tied, naming the runner-up; else empty."""
+    if not face.uncertain:
+        return ""
+    (_, _), (second, p2) = face.top(2)
+    return f" · :orange-badge[uncertain: {second} {p2:.0%} is close]"
+
+
 def enlarge(face: np.ndarray, size: int = 144) -> np.ndarray:
     """A 48x48 face scaled up with nearest-neighbour, so the pixels the model saw stay visible."""
     return cv2.resize(face, (size, size), interpolation=cv2.INTER_NEAREST)
@@ -82,6 +100,7 @@ def faces_table(faces: list[FaceResult]) -> list[dict]:
             "emotion": f.label,
             "confidence": f.confidence,
             "top-3": ", ".join(f"{n} {p:.0%}" for n, p in f.top(3)),
+            "uncertain": f.uncertain,
         }
         for i, f in enumerate(faces, 1)
     ]

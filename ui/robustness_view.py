@@ -13,6 +13,7 @@ from fer import robustness as engine
 from fer.classifier import Classifier
 from fer.data import SplitData
 from fer.robustness import Curve, passes
+from ui.charts import CHART_CONFIG
 from ui.common import kept_value, load_classifier
 
 LINE_COLOURS = ("#1f77b4", "#d62728")  # first model, second model
@@ -86,7 +87,7 @@ def show_robustness(classifier: Classifier, data: SplitData, persist: bool) -> N
     for i, first in enumerate(models[classifier.name]):
         by_model = {name: curves[i] for name, curves in models.items()}
         with cols[i % COLUMNS]:
-            st.plotly_chart(robustness_figure(by_model), key=f"robust_{first.kind}", config={"displayModeBar": False})
+            st.plotly_chart(robustness_figure(by_model), key=f"robust_{first.kind}", config=CHART_CONFIG)
     st.dataframe(
         [
             {

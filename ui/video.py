@@ -10,13 +10,14 @@ from dataclasses import replace
 import streamlit as st
 
 from fer.labels import CLASS_NAMES
-from fer.options import Options
+from fer.options import Options, changed_settings
 from fer.overlay import annotate
 from fer.tracking import TRACK_MAX_MISSED
 from fer.video_result import VideoAnalysis
 from fer.videoio import VideoError, VideoReader
 from ui.charts import probability_bars, timeline_figure
-from ui.results import duration
+from ui.plain_text import plain, plain_message
+from ui.results import duration, settings_note
 from ui.video_job import VideoJob
 
 #: Timelines drawn one per face for at most this many faces (longest on screen first); the CSV has all.
@@ -68,22 +69,26 @@ def progress_panel(job: VideoJob) -> None:
     total = f" of {job.total_s:.1f} s" if job.total_s else ""
     eta = job.eta_s
     left = "estimating time left…" if eta is None else f"about {duration(eta)} left"
-    text = f"Analysing {job.name}: {job.done_s:.1f} s{total} ({job.frames:,} frames), {left}"
+    text = f"Analysing {plain(job.name)}: {job.done_s:.1f} s{total} ({job.frames:,} frames), {left}"
     st.progress(job.fraction, text="Cancelling…" if job.cancelling else text)
     st.button("Cancel", key="video_cancel", icon=":material/cancel:", disabled=job.cancelling, on_click=job.cancel)
 
 
-def results_panel(job: VideoJob) -> None:
-    """Everything about one finished analysis."""
+def results_panel(job: VideoJob, current: Options) -> None:
+    """Everything about one finished analysis; ``current``: the page's settings now (a change is flagged)."""
     analysis = job.analysis
     info = analysis.info
-    st.subheader(f"Results: {job.name}", anchor=False)
+    st.subheader(f"Results: {plain(job.name)}", anchor=False)
     options = analysis.options
     rate = "every frame" if options.fps is None else f"{options.fps:g} frames per second"
-    st.caption(
-        f"Analysed {rate}, smoothing {options.smoothing:.2f}, mirror TTA {'on' if job.tta else 'off'}, "
-        f"detector min neighbours {options.detector.min_neighbors}, min face {options.detector.min_size} px."
-    )
+    changed = changed_settings(job.options, current)
+    if changed:
+        st.warning(
+            "**Settings changed since this analysis** (" + plain_message("; ".join(changed)) + ") — press **Analyse** "
+            "again to apply them.",
+            icon=":material/update:",
+        )
+    st.caption(f"{settings_note(job.model, job.tta, options)}; analysed {rate}, smoothing {options.smoothing:.2f}.")
     for note in analysis.notes:
         alarming = analysis.cancelled and note.startswith("Cancelled") or "damaged" in note or "truncated" in note
         (st.warning if alarming else st.info)(note, icon=":material/info:")
@@ -94,7 +99,7 @@ def results_panel(job: VideoJob) -> None:
     cols[3].metric("Speed", f"{analysis.frames_decoded / max(analysis.seconds, 1e-9):.0f} frames/s")
     if not analysis.face_ids:
         st.warning(
-            f"No face found in {job.name}. Faces must be frontal and at least the sidebar's minimum face size; "
+            f"No face found in {plain(job.name)}. Faces must be frontal and at least the sidebar's minimum face size; "
             "a higher detector sensitivity finds more (and more false boxes).",
             icon=":material/face_retouching_off:",
         )

@@ -41,6 +41,7 @@ class VideoJob:
         self.error: str | None = None
         self._classifier = classifier
         self.tta = options.resolve_tta(classifier)
+        self.model = classifier.name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"video-{name}", daemon=True)
 
