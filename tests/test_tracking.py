@@ -220,8 +220,8 @@ def test_follow_interval_reuses_boxes_located_a_moment_ago(astronaut_path: Path)
     assert finder.find(blank, settings, 0.1) == finder.find(blank, settings, 0.11)  # within 0.05 of 0.07
 
 
-def test_the_readme_states_how_long_a_missed_face_is_held(repo_root: Path):
-    text = (repo_root / "README.md").read_text(encoding="utf-8")
+def test_the_docs_state_how_long_a_missed_face_is_held(repo_root: Path):
+    text = "\n".join((repo_root / "docs" / f).read_text(encoding="utf-8") for f in ("detection.md", "pages.md"))
     assert f"`TRACK_MAX_MISSED` = {TRACK_MAX_MISSED} analysed frames" in text
     assert f"held at its last box for up to {TRACK_MAX_MISSED} analysed frames" in text  # the Video page's part
 
