@@ -97,7 +97,7 @@ if classifier is not None and card is not None:
     st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items() if v))
     if "command" in training:
         st.caption("Reproduce it with:")
-        st.code(training["command"], language="bash")
+        st.code(training["command"], language="bash", wrap_lines=True)  # long commands wrap, never cut off
 elif classifier is not None:
     st.warning(f"The model '{name}' has no readable model card, so there is nothing to summarise here.")
 

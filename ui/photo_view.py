@@ -172,7 +172,7 @@ def show_summary(result: ImageResult, photo: StoredPhoto, key: str) -> None:
             st.caption(hint)
         st.plotly_chart(probability_bars(mood, height=220), key=f"{key}_mood", config={"displayModeBar": False})
     if count:
-        st.caption("Faces are numbered left to right, on the image and below.")
+        st.caption("Faces are numbered left to right (one above another: top first), on the image and below.")
     png_w, png_h = png_size(result)
     st.download_button(
         "Annotated image (PNG)",
