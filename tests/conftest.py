@@ -22,6 +22,8 @@ from hypothesis import settings as hypothesis_settings
 from support import pages
 from support.environment import REPO_ROOT, SHARED, missing, on_ci
 
+from fer.locations import faces_dir
+
 # CI runs the fuzz tests derandomised: the same examples every run, so a red CI is reproducible and
 # never a fluke of one random draw. Locally they stay random (and keep finding new cases).
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -52,8 +54,7 @@ def fer2013_dir() -> Path:
 @pytest.fixture(scope="session")
 def astronaut_path() -> Path:
     """A photo with one frontal face, for the face-detection and upload tests."""
-    env = os.environ.get("FER_FACES_DIR")
-    path = (Path(env).expanduser() if env else SHARED / "faces") / "astronaut.png"
+    path = faces_dir() / "astronaut.png"
     if not path.is_file():
         missing(
             f"test photo {path}",

@@ -30,6 +30,7 @@ from fer.classifier import Classifier, ModelError
 from fer.data import load_split
 from fer.detection import DetectorSettings
 from fer.labels import FACE_SIZE
+from fer.locations import faces_dir
 from fer.metrics import report
 from fer.options import Options
 
@@ -64,8 +65,7 @@ ISSUE12_DETECTOR = DetectorSettings(
 
 
 def astronaut_path() -> Path:
-    base = os.environ.get("FER_FACES_DIR") or Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
-    return Path(base) / "astronaut.png"
+    return faces_dir() / "astronaut.png"
 
 
 def webcam_frame(width: int = 640, height: int = 480) -> np.ndarray:

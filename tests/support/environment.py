@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from fer.locations import shared_dir
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
+SHARED = shared_dir()
 
 
 def on_ci() -> bool:
