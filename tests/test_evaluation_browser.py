@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.app_server import AppServerError, running_app
-from support.environment import free_port
 
+from serve.app_server import AppServerError, free_port, running_app
 from ui.eval_report import GALLERY_PX
 from ui.vote_bar import BAR_PX
 

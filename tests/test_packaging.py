@@ -49,6 +49,8 @@ def test_the_wheel_holds_every_package_and_the_served_models(wheel: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     for module in ("fer/__main__.py", "fer/cli/main.py", "fer/train/loop.py", "fer/bench/latency.py"):
         assert module in names
+    for runtime in ("serve/__init__.py", "serve/app_server.py", "serve/replicas.py", "serve/certs.py"):
+        assert runtime in names
     for suffix in (".json", ".tflite", ".keras"):
         assert f"fer/models/{DEFAULT_MODEL}{suffix}" in names
     assert not [n for n in names if n.startswith(("tests/", "scripts/", "ui/", "pages/"))]

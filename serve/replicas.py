@@ -5,9 +5,9 @@ cores serves about N times the live viewers with N replicas. nginx (Debian packa
 every request of one browser to the same replica: a cookie it sets on the first visit, hashed
 (``deploy/fer-replicas.conf.template`` says how and why).
 
-    python scripts/replicas.py --replicas 2 --port 8500   # or: make replicas N=2 PORT=8500
-    python scripts/replicas.py --https                     # HTTPS for other devices (or: make replicas HTTPS=1)
-    python scripts/replicas.py --render                    # print the nginx snippet for /etc/nginx/conf.d/
+    python -m serve.replicas --replicas 2 --port 8500   # or: make replicas N=2 PORT=8500
+    python -m serve.replicas --https                     # HTTPS for other devices (or: make replicas HTTPS=1)
+    python -m serve.replicas --render                    # print the nginx snippet for /etc/nginx/conf.d/
 
 The proxy listens on PORT, the replicas on PORT+1 ... PORT+N (127.0.0.1). nginx runs as the current
 user with its pid, logs and temp folders in a run folder (``--run-dir``, else a temporary one), so no
@@ -33,11 +33,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `scripts.` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.make_cert import ensure_certificate, local_addresses
-from tests.support.app_server import REPO, AppServerError, start_app, stop_app, wait_healthy
+from serve.app_server import REPO, AppServerError, start_app, stop_app, wait_healthy
+from serve.certs import ensure_certificate, local_addresses
 
 DEPLOY = REPO / "deploy"
 SITE_TEMPLATE = DEPLOY / "fer-replicas.conf.template"

@@ -1,12 +1,13 @@
-"""Run the dashboard in a subprocess for browser automation (screenshots, the live-page browser test).
+"""Run the dashboard in a subprocess: for the replicas, the load test, the screenshots and the browser tests.
 
-One place for the ``streamlit run`` command line, the wait for ``/_stcore/health`` and the Chromium flags
-that work on a machine with no outside network.
+One place for the ``streamlit run`` command line, the wait for ``/_stcore/health``, a free port, and the
+Chromium flags that work on a machine with no outside network.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 #: Headless Chromium without sandbox, GPU, or any call home (background networking, updates, sync).
 CHROMIUM_ARGS = [
@@ -29,6 +30,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for one server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class AppServerError(RuntimeError):

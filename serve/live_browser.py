@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .app_server import CHROMIUM_ARGS
+from serve.app_server import CHROMIUM_ARGS
 
 #: A fake camera playing a .y4m file, camera permission granted, and every tab kept at full speed even
 #: when hidden (several viewers stream from one browser at once).

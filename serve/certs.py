@@ -10,7 +10,7 @@ and every IPv4 address it has, and is made again when missing, expiring within a
 computer's addresses changed. Browsers warn once that they do not know who signed it: accept it for
 this address (the traffic is still encrypted).
 
-    python scripts/make_cert.py [--out .certs] [--force]     # prints the two file paths
+    python -m serve.certs [--out .certs] [--force]     # prints the two file paths
 """
 
 from __future__ import annotations
