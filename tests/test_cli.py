@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fer.cli.main import main
+from fer.evaluation.metrics import report
 from fer.labels import CLASS_NAMES
-from fer.metrics import report
 
 
 def test_predict_json_schema(astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

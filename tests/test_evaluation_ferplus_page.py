@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fer import robustness
 from fer.classifier import Classifier
 from fer.cli import main as cli
 from fer.data import load_split
-from fer.degrade import KINDS
-from fer.evaluate import evaluate
+from fer.evaluation import robustness
+from fer.evaluation.degrade import KINDS
+from fer.evaluation.evaluate import evaluate
+from fer.evaluation.ferplus_eval import disputed_mask
 from fer.ferplus import split_votes
-from fer.ferplus_eval import disputed_mask
 from fer.labels import CLASS_NAMES
 from fer.registry import DEFAULT_MODEL
 from ui.vote_bar import BAR_PX, with_vote_bar

@@ -1,7 +1,7 @@
 """The Evaluation page's model comparison: two models on the same faces, side by side.
 
-Numbers come from :class:`fer.compare.Comparison` (the same as ``python -m fer evaluate --model A --model B``);
-this module only draws them.
+Numbers come from :class:`fer.evaluation.compare.Comparison` (the same as
+``python -m fer evaluate --model A --model B``); this module only draws them.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from fer.compare import Comparison
-from fer.ferplus_eval import FerPlusReport
+from fer.evaluation.compare import Comparison
+from fer.evaluation.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
 from ui.ferplus_view import show_ferplus_comparison
 from ui.results import pct

@@ -1,7 +1,7 @@
 """The Evaluation page's data: FER2013 from a path or an uploaded CSV, cached, and the model run on it.
 
 Decoding a split and evaluating it are cached per server (``st.cache_resource``/``st.cache_data``) and
-by ``fer.evaluate``'s probability cache on disk, so switching back to an evaluated split is instant.
+by ``fer.evaluation.evaluate``'s probability cache on disk, so switching back to an evaluated split is instant.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fer.data import (
     load_split,
     read_csv_bytes,
 )
-from fer.evaluate import Evaluation, evaluate
+from fer.evaluation.evaluate import Evaluation, evaluate
 from fer.ferplus import SplitVotes, split_votes
 from fer.fingerprints import source_fingerprint
 from fer.results import digest
@@ -62,7 +62,7 @@ def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitD
 
 
 def run_evaluation(classifier: Classifier, data: SplitData, tta: bool, persist: bool) -> Evaluation:
-    """``fer.evaluate`` with a progress bar (instant when its cache already holds this split).
+    """``fer.evaluation.evaluate`` with a progress bar (instant when its cache already holds this split).
 
     ``persist`` is False for an uploaded CSV: its predictions stay in memory, never in the disk cache.
     """

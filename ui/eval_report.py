@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from fer.compare import Comparison
 from fer.data import (
     SplitData,
 )
-from fer.evaluate import Evaluation
+from fer.evaluation.compare import Comparison
+from fer.evaluation.evaluate import Evaluation
+from fer.evaluation.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.ferplus import SplitVotes
-from fer.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.labels import CLASS_NAMES
 from fer.registry import list_models
 from ui.charts import confusion_figure, reliability_figure, topk_figure

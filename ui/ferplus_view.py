@@ -1,6 +1,6 @@
 """The Evaluation page's FER+ block: is it the model or the label?
 
-Shows the figures of :class:`fer.ferplus_eval.FerPlusReport` (the same as the ``"ferplus"`` block of
+Shows the figures of :class:`fer.evaluation.ferplus_eval.FerPlusReport` (the same as the ``"ferplus"`` block of
 ``python -m fer evaluate --json``): accuracy against the FERPlus annotators' majority, how often
 FER2013's own label agrees with it, and per class how many of the model's mistakes are disputed labels.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fer.ferplus_eval import FerPlusReport
+from fer.evaluation.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
 from ui.common import kept
 from ui.results import pct

@@ -1,6 +1,6 @@
 """The Evaluation page's "Your labelled photos" source: the photo pipeline scored on the user's own faces.
 
-The engine is :mod:`fer.photo_eval` (as ``python -m fer evaluate --photos DIR``), so the figures match
+The engine is :mod:`fer.evaluation.photo_eval` (as ``python -m fer evaluate --photos DIR``), so the figures match
 the CLI. A zip upload is read in memory only; results are kept in this session's memory (never on disk)
 for the last few sources, so toggling settings back is instant.
 """
@@ -16,9 +16,16 @@ import streamlit as st
 from fer.classifier import Classifier
 from fer.data import DatasetError
 from fer.detection import DetectorSettings
+from fer.evaluation.photo_eval import (
+    NO_FACE,
+    PhotoEvaluation,
+    PhotoSet,
+    evaluate_photos,
+    open_photo_set,
+    photo_set_from_zip,
+)
 from fer.labels import CLASS_NAMES
 from fer.options import Options
-from fer.photo_eval import NO_FACE, PhotoEvaluation, PhotoSet, evaluate_photos, open_photo_set, photo_set_from_zip
 from ui.charts import confusion_figure
 from ui.results import enlarge, pct
 

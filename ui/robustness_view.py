@@ -1,6 +1,6 @@
 """The Evaluation page's Robustness tab: top-1 under degraded faces, one line chart per kind of degradation.
 
-Numbers come from :func:`fer.robustness.robustness` (the same as ``python -m fer evaluate --robustness``),
+Numbers come from :func:`fer.evaluation.robustness.robustness` (the same as ``python -m fer evaluate --robustness``),
 cached like the other evaluations; with a second model picked for comparison both curves are drawn.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from fer import robustness as engine
 from fer.classifier import Classifier
 from fer.data import SplitData
-from fer.robustness import Curve, passes
+from fer.evaluation import robustness as engine
+from fer.evaluation.robustness import Curve, passes
 from ui.common import kept_value, load_classifier
 
 LINE_COLOURS = ("#1f77b4", "#d62728")  # first model, second model

@@ -29,9 +29,9 @@ import numpy as np
 from fer.classifier import Classifier, ModelError
 from fer.data import load_split
 from fer.detection import DetectorSettings
+from fer.evaluation.metrics import report
 from fer.labels import FACE_SIZE
 from fer.locations import faces_dir
-from fer.metrics import report
 from fer.options import Options
 
 #: The photo detector before issue 12, for the speed comparison printed beside today's.

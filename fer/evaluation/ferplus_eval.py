@@ -1,7 +1,7 @@
 """Is it the model or the label? A model's predictions scored against the FER+ annotators' majority.
 
 FER2013's labels disagree with the FERPlus majority for about a third of the faces (:mod:`fer.ferplus`).
-This module turns one :class:`fer.evaluate.Evaluation` plus the split's votes into the figures the CLI's
+This module turns one :class:`fer.evaluation.evaluate.Evaluation` plus the split's votes into the figures the CLI's
 ``"ferplus"`` block and the Evaluation page show: accuracy against the majority, how often FER2013's
 label agrees with it, and which of the model's "mistakes" are faces where it sides with the annotators.
 """
@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from fer.evaluate import Evaluation
+from fer.evaluation.evaluate import Evaluation
+from fer.evaluation.metrics import confusion, report, top_k_accuracies
 from fer.ferplus import SplitVotes
 from fer.labels import CLASS_NAMES, NUM_CLASSES
-from fer.metrics import confusion, report, top_k_accuracies
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""Robustness curves: a model's top-1 on one split while its faces are degraded (:mod:`fer.degrade`).
+"""Robustness curves: a model's top-1 on one split while its faces are degraded (:mod:`fer.evaluation.degrade`).
 
 Every kind at every level is a full pass of the model, so the curves use a fixed, seeded sample of the
 split (stratified by label, :data:`SAMPLE` faces) and plain prediction (no mirror TTA), which keeps all
 of it within about a minute on two cores; the "none" level is computed once and shared by all kinds.
 Results are cached in memory and on disk (``<cache>/eval/robust-*.json``) under the same kind of key as
-:mod:`fer.evaluate`'s probabilities, plus the degradation spec's version.
+:mod:`fer.evaluation.evaluate`'s probabilities, plus the degradation spec's version.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 
 from fer.classifier import Classifier
 from fer.data import SplitData, cache_dir
-from fer.degrade import KINDS
-from fer.evaluate import Progress, runtime_versions
+from fer.evaluation.degrade import KINDS
+from fer.evaluation.evaluate import Progress, runtime_versions
 
 SAMPLE = 800  # faces per pass; the standard error of a top-1 near 70% is then about 1.6 pp
 SEED = 2013
@@ -86,7 +86,7 @@ def robustness(
     size: int | None = None,
     persist: bool = True,
 ) -> list[Curve]:
-    """One :class:`Curve` per kind in :data:`fer.degrade.KINDS`, from the cache when possible.
+    """One :class:`Curve` per kind in :data:`fer.evaluation.degrade.KINDS`, from the cache when possible.
 
     ``progress(done, total)`` counts model passes; ``size``: faces per pass (default :data:`SAMPLE`).
     ``persist=False``: memory only (uploaded data).

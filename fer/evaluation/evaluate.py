@@ -20,7 +20,7 @@ import numpy as np
 
 from fer.classifier import Classifier
 from fer.data import SplitData, cache_dir
-from fer.metrics import Report, report
+from fer.evaluation.metrics import Report, report
 
 Progress = Callable[[int, int], None]
 _CHUNK = 512

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer.evaluate import Evaluation
+from fer.evaluation.evaluate import Evaluation
 from fer.labels import CLASS_NAMES
 
 
