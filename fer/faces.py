@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer.detection import Box, Source
+from fer.detection.detector import Box, Source
 from fer.labels import CLASS_NAMES
 
 

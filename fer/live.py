@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection import Box, DetectorSettings
+from fer.detection.detector import Box, DetectorSettings
+from fer.detection.follow import LIVE_FOLLOW_INTERVAL_S
 from fer.faces import FaceResult, mood
 from fer.fps import FpsMeter
 from fer.imageio import to_rgb_uint8
@@ -36,7 +37,6 @@ from fer.overlay import annotate
 from fer.stages import LIVE_STAGES, StageClock
 from fer.stream import FaceStream
 from fer.timeline import TIMELINE_INTERVAL_S, TIMELINE_SPAN_S, Timeline, TimelineSample, timeline_arrays, timeline_csv
-from fer.tracking import LIVE_FOLLOW_INTERVAL_S
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import argparse
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from fer.detection import DetectorSettings
+from fer.detection.detector import DetectorSettings
+from fer.detection.follow import REDETECT_INTERVAL_S
 from fer.registry import DEFAULT_MODEL, MODELS_DIR
-from fer.tracking import REDETECT_INTERVAL_S
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (the classifier loads LiteRT)
     from fer.classifier import Classifier

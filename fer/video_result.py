@@ -17,7 +17,7 @@ from typing import TextIO
 
 import numpy as np
 
-from fer.detection import crop_face
+from fer.detection.detector import crop_face
 from fer.faces import FaceResult, vote_weights
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 from fer.options import Options

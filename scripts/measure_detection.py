@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from fer.bench.latency import ISSUE12_DETECTOR, recall_figures
-from fer.detection import DetectorSettings, detect
+from fer.detection.detector import DetectorSettings, detect
 from scripts.photo_set import Photo, add_data_args, build, false_box_cases
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,7 +142,7 @@ def fallback_study(photos: list[Photo], settings: DetectorSettings) -> None:
     import skimage.data
 
     from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
-    from fer.detection import crop_face, detect_padded, whole_image_box
+    from fer.detection.detector import crop_face, detect_padded, whole_image_box
 
     classifier = Classifier.load(MODELS_DIR / DEFAULT_MODEL)
     weak = replace(settings, min_neighbors=1)
@@ -178,7 +178,7 @@ def fallback_study(photos: list[Photo], settings: DetectorSettings) -> None:
 
 def _weak_cue(image: np.ndarray, weak: DetectorSettings) -> bool:
     """A face-sized candidate (>= 30 % of the short side) from a 1-neighbour scan of the padded copy."""
-    from fer.detection import detect_padded
+    from fer.detection.detector import detect_padded
 
     short = min(image.shape[:2])
     return any(d.box[2] >= 0.3 * short for d in detect_padded(image, replace(weak, min_score=-1e9)))

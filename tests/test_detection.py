@@ -1,4 +1,4 @@
-"""fer.detection with the real OpenCV Haar cascade on a real portrait (no mocks)."""
+"""fer.detection.detector with the real OpenCV Haar cascade on a real portrait (no mocks)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer import detection
-from fer.detection import Box, DetectorSettings, crop_face, detect_faces, frame_box, iou
+from fer.detection import detector as detection
+from fer.detection.detector import Box, DetectorSettings, crop_face, detect_faces, frame_box, iou
 from fer.imageio import ImageDecodeError
 
 #: Where the astronaut's face is (found once by inspection of the 512x512 portrait: hair to chin

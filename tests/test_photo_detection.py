@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.detection import (
+from fer.detection.detector import (
     Detection,
     DetectorSettings,
     detect,
@@ -21,8 +21,8 @@ from fer.detection import (
     looks_like_face_crop,
     suppress_overlaps,
 )
+from fer.detection.haar import cascade_window, working_scale
 from fer.faces import FaceResult, mood, mood_weights, voters
-from fer.haar import cascade_window, working_scale
 from fer.pipeline import analyze
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the samples")

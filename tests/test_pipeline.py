@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fer.classifier import Classifier
-from fer.detection import DetectorSettings, crop_face
+from fer.detection.detector import DetectorSettings, crop_face
 from fer.faces import FaceResult, mood
 from fer.labels import CLASS_NAMES, FACE_SIZE
 from fer.overlay import annotate

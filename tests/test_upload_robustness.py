@@ -35,7 +35,7 @@ from support.images import (
 
 import ui.common
 from fer.classifier import DEFAULT_MODEL
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.imageio import ImageDecodeError, decode_image
 from fer.pipeline import analyze
 from fer.results import analyze_bytes

@@ -24,7 +24,7 @@ from support.videoclips import (
     visible,
 )
 
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.faces import mood as faces_mood
 from fer.labels import CLASS_NAMES
 from fer.options import Options

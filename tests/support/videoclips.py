@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.videowrite import encode_video
 
 W, H = 640, 480

@@ -2,8 +2,8 @@
 
 :func:`first_pass` scans a working copy sized so the minimum face is ``scan_windows`` windows wide (a
 lenient pass when a second look follows); :func:`second_look` re-scans one candidate, larger and in its
-surroundings, with another cascade. :mod:`fer.detection` composes them. This module never imports
-fer.detection (no cycle): it reads the settings through :class:`ScanSettings`.
+surroundings, with another cascade. :mod:`fer.detection.detector` composes them. This module never imports
+fer.detection.detector (no cycle): it reads the settings through :class:`ScanSettings`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-#: (x, y, w, h) in pixels; the same tuple as fer.detection.Box (that module builds on this one).
+#: (x, y, w, h) in pixels; the same tuple as fer.detection.detector.Box (that module builds on this one).
 _Box = tuple[int, int, int, int]
 
 
 class ScanSettings(Protocol):
-    """The detector settings a scan reads: :class:`fer.detection.DetectorSettings` provides them."""
+    """The detector settings a scan reads: :class:`fer.detection.detector.DetectorSettings` provides them."""
 
     cascade_file: str
     verify_cascade: str

@@ -24,7 +24,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from fer.haar import cascade, first_pass, second_look
+from fer.detection.haar import cascade, first_pass, second_look
 from fer.imageio import to_rgb_uint8
 from fer.labels import FACE_SIZE
 
@@ -80,11 +80,12 @@ class DetectorSettings:
     #: Pyramid step between scales of the (first) pass: 1.1 was the measured choice without the second
     #: look. With it (issue 20's benchmark, two seeds), 1.2 found 2-2.5 points more of the wanted faces
     #: than 1.3 (48-56 px at 640x480: 92-100 % against 88-92 %) at ~1.35x the scan time; the second look
-    #: scans at fer.haar.VERIFY_SCALE_FACTOR.
+    #: scans at fer.detection.haar.VERIFY_SCALE_FACTOR.
     scale_factor: float = 1.2
     #: Overlapping raw hits needed to accept a face (the sidebar's sensitivity: 11 - this): in the second
     #: look's cascade, or in the one pass when ``verify`` is off. The first pass of a verified scan keeps
-    #: every raw hit (fer.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a third of 40 px faces.
+    #: every raw hit (fer.detection.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a
+    #: third of 40 px faces.
     min_neighbors: int = 5
     #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ... issue 12's
     #: 56 px (chosen for speed) found 5 % of 40 px faces at 640x480; the second look made 40 px affordable.
