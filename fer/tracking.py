@@ -1,7 +1,7 @@
 """Faces across frames: stable ids and smoothed probabilities.
 
 Used by :class:`fer.stream.FaceStream`, the one frame loop of the webcam (:mod:`fer.live`) and video
-files (:mod:`fer.video`): frames come in order, with a time in seconds (the wall clock for the webcam,
+files (:mod:`fer.video.analyse`): frames come in order, with a time in seconds (the wall clock for the webcam,
 the frame's timestamp for a file). Which faces to look at in each frame (a full scan, or following the
 known ones) is :mod:`fer.detection.follow`'s.
 """

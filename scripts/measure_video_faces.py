@@ -32,8 +32,8 @@ from fer.detection.detector import DetectorSettings
 from fer.locations import faces_dir
 from fer.options import Options
 from fer.registry import DEFAULT_MODEL, MODELS_DIR
-from fer.video import analyse_video
-from fer.videowrite import encode_video
+from fer.video.analyse import analyse_video
+from fer.video.writer import encode_video
 
 REPO = Path(__file__).resolve().parents[1]
 #: (face px, centre x, centre y, drift amplitude px, drift period s) of the two faces.

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from support.videoclips import clip_bytes, scene
 
 from fer.options import Options
-from fer.video import analyse_video
+from fer.video.analyse import analyse_video
 
 RUN_TIMEOUT = 300
 VIDEO = "pages/video.py"

@@ -1,6 +1,6 @@
 """The Video page's panels: options, progress, per-face results, timelines, frame scrubber, downloads.
 
-Numbers come from :class:`fer.video.VideoAnalysis`; this module only lays them out.
+Numbers come from :class:`fer.video.analyse.VideoAnalysis`; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fer.labels import CLASS_NAMES
 from fer.options import Options
 from fer.overlay import annotate
 from fer.tracking import TRACK_MAX_MISSED
-from fer.video_result import VideoAnalysis
-from fer.videoio import VideoError, VideoReader
+from fer.video.reader import VideoError, VideoReader
+from fer.video.result import VideoAnalysis
 from ui.charts import probability_bars, timeline_figure
 from ui.results import duration
 from ui.video_job import VideoJob

@@ -14,9 +14,9 @@ import time
 
 from fer.classifier import Classifier
 from fer.options import Options
-from fer.video import analyse_video
-from fer.video_result import VideoAnalysis
-from fer.videoio import VideoError
+from fer.video.analyse import analyse_video
+from fer.video.reader import VideoError
+from fer.video.result import VideoAnalysis
 
 log = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ from fer.bench.latency import webcam_frame
 from fer.classifier import Classifier
 from fer.locations import IMPORT_ROOT
 from fer.options import Options
-from fer.video import analyse_video
-from fer.videowrite import encode_video
+from fer.video.analyse import analyse_video
+from fer.video.writer import encode_video
 
 SPEED_CLIP_S = 10
 #: The speed figures are medians over this many rounds (see _interleaved_fps).

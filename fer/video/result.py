@@ -21,7 +21,7 @@ from fer.detection.detector import crop_face
 from fer.faces import FaceResult, vote_weights
 from fer.labels import CLASS_NAMES, NUM_CLASSES
 from fer.options import Options
-from fer.videoio import VideoInfo
+from fer.video.reader import VideoInfo
 
 #: Timelines for charts are averaged down to at most this many points (the CSV keeps every frame).
 CHART_POINTS = 1500

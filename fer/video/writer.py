@@ -16,7 +16,7 @@ import av
 import av.error
 import numpy as np
 
-from fer.videoio import Frame, VideoReader, reason
+from fer.video.reader import Frame, VideoReader, reason
 
 #: Audio codecs the MP4 muxer takes as they are; any other audio is re-encoded to AAC.
 MP4_AUDIO = {"aac", "mp3", "mp3float", "alac", "ac3", "eac3", "opus", "flac"}

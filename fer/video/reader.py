@@ -7,7 +7,7 @@ copy scaled so its longer side is at most ``ANALYSIS_MAX_SIDE`` (faces in 4K are
 on the copy finds them ~9x cheaper). Timestamps are taken from each frame, so variable frame rate
 videos keep their true times.
 
-Writing is :mod:`fer.videowrite`'s job.
+Writing is :mod:`fer.video.writer`'s job.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Emotions over time in a video file: faces tracked with stable ids through every frame or N a second.
 
-:func:`analyse_video` streams the file (:mod:`fer.videoio`) through the webcam's frame loop
+:func:`analyse_video` streams the file (:mod:`fer.video.reader`) through the webcam's frame loop
 (:class:`fer.stream.FaceStream`: faces found cheaply, tracked with ids, held through missed detections,
 smoothed; in video time so results do not depend on the machine's speed), optionally writing the
 annotated video. Decoding and face finding run one stage ahead in a worker thread, so the analysis
 uses two cores. What it keeps per analysed frame is a few numbers per face in compact columns
-(:class:`fer.video_result.VideoAnalysis`, 81 bytes a face row), never pixels, so memory stays flat however
+(:class:`fer.video.result.VideoAnalysis`, 81 bytes a face row), never pixels, so memory stays flat however
 long the video is. Frames between analysed ones are written with the last analysed boxes.
 
 A face missed in more than ``fer.tracking.TRACK_MAX_MISSED`` analysed frames in a row (it left the
@@ -33,9 +33,9 @@ from fer.options import Options
 from fer.overlay import annotate
 from fer.stream import FaceStream
 from fer.tracking import Tracked
-from fer.video_result import VideoAnalysis
-from fer.videoio import Frame, VideoError, VideoReader, VideoSource
-from fer.videowrite import AnnotatedWriter
+from fer.video.reader import Frame, VideoError, VideoReader, VideoSource
+from fer.video.result import VideoAnalysis
+from fer.video.writer import AnnotatedWriter
 
 #: Between analysed frames a face may move this many face widths and keep its id (the tracker's
 #: ``max_shift``): enough for a person walking past at 2 analysed frames/s, less than the gap between
@@ -116,7 +116,7 @@ def analyse_video(
 ) -> VideoAnalysis:
     """Analyse a video file (bytes, a binary file or a path) and, with ``out``, write it annotated.
 
-    Raises :class:`fer.videoio.VideoError` (naming the file) when nothing can be analysed; a file that
+    Raises :class:`fer.video.reader.VideoError` (naming the file) when nothing can be analysed; a file that
     breaks off, or a stop asked for by ``should_stop``, gives the results up to that point.
     """
     options = options or Options()
