@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_settings, ensure_app_navigation, kept, load_classifier, model_card
+from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
+from ui.widget_state import kept
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 title = st.empty()  # its words follow the source chosen below (FER2013 or the user's labelled photos)

@@ -11,8 +11,8 @@ import streamlit as st
 
 from fer.evaluation.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
-from ui.common import kept
 from ui.results import pct
+from ui.widget_state import kept
 
 FER2013, FERPLUS = "FER2013 labels", "FER+ majority"
 

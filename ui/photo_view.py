@@ -3,7 +3,7 @@
 One photo: the annotated image (faces numbered left to right, the same numbers as the list beside it),
 each face's crop, coloured probability bars and top 3, the overall mood, the annotated download.
 Many photos: a compact, sortable table first (thumbnail, faces, top emotion, confidence, status) and
-the details of the one picked. Analyses are kept per session (:func:`ui.common.remembered_result`),
+the details of the one picked. Analyses are kept per session (:func:`ui.photo_store.remembered_result`),
 so switching pages and back shows them again at once.
 """
 
@@ -25,17 +25,10 @@ from fer.labels import CLASS_NAMES
 from fer.music import mime_type, synth_clip, user_clips
 from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within, png_side
 from ui.charts import probability_bars
-from ui.common import (
-    StoredPhoto,
-    add_photo,
-    current_settings,
-    kept,
-    kept_value,
-    remembered_result,
-    remove_photo,
-    session_photos,
-)
+from ui.common import current_settings
+from ui.photo_store import StoredPhoto, add_photo, remembered_result, remove_photo, session_photos
 from ui.results import enlarge, face_caption, faces_table, mood_hint, source_note
+from ui.widget_state import kept, kept_value
 
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
 DETAIL_LIMIT = 4

@@ -13,7 +13,8 @@ from fer.classifier import Classifier
 from fer.data import SplitData
 from fer.evaluation import robustness as engine
 from fer.evaluation.robustness import Curve, passes
-from ui.common import kept_value, load_classifier
+from ui.common import load_classifier
+from ui.widget_state import kept_value
 
 LINE_COLOURS = ("#1f77b4", "#d62728")  # first model, second model
 COLUMNS = 2
