@@ -22,12 +22,12 @@ with st.spinner("Loading the evaluation tools…"):
     from fer.data import DatasetError, SplitData, default_data_dir
     from fer.evaluation.ferplus_eval import against_majority, ferplus_report
     from fer.labels import CLASS_NAMES, SPLITS
-    from ui.eval_data import load_data, load_votes, run_evaluation, warn_other_splits
-    from ui.eval_report import show_galleries, show_model_comparison, show_report, show_stored
-    from ui.ferplus_view import FERPLUS, show_ferplus_summary, truth_switch
-    from ui.photo_eval import show_photo_evaluation
+    from ui.evaluation.data import load_data, load_votes, run_evaluation, warn_other_splits
+    from ui.evaluation.ferplus import FERPLUS, show_ferplus_summary, truth_switch
+    from ui.evaluation.photos import show_photo_evaluation
+    from ui.evaluation.report import show_galleries, show_model_comparison, show_report, show_stored
+    from ui.evaluation.robustness import show_robustness
     from ui.results import FORM_NAMES, data_form, stored_evaluation
-    from ui.robustness_view import show_robustness
 
 UPLOAD_LIMIT_MB = st.get_option("server.maxUploadSize")  # this server's cap (.streamlit/config.toml: 50)
 HOW_TO = f"""

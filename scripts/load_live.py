@@ -7,7 +7,7 @@
 
 What a deployer runs before choosing a server size. It starts its own Streamlit server(s) on free ports
 (viewers spread round-robin, as sticky sessions behind a proxy would), with ``FER_LIVE_PROFILE`` set so
-each server writes its per-stage CPU time (:mod:`ui.live_profile`), then prints:
+each server writes its per-stage CPU time (:mod:`ui.live.profile`), then prints:
 
 * **load**: each viewer's processed FPS (from the page's own frame counter) and input resolution;
   each server's CPU (cores), RSS, threads and open fds; the browsers' CPU, counted apart; and the
@@ -46,7 +46,7 @@ PORTRAIT = faces_dir() / "astronaut.png"
 WARMUP_S = 8.0  # after every viewer streams: the bitrate and resolution ramp up first
 CHURN_STREAM_S = 3.0
 SOAK_SAMPLE_S = 30.0
-#: Stages in the order of a frame's path through the server (see fer/live.py and ui/live_profile.py).
+#: Stages in the order of a frame's path through the server (see fer/live.py and ui/live/profile.py).
 STAGE_ORDER = (
     "video_decode", "frame_in", "prepare", "detect", "classify", "annotate", "frame_out", "video_encode",
     "page_stats", "page_timeline",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from serve.app_server import AppServerError, free_port, running_app
-from ui.eval_report import GALLERY_PX
-from ui.vote_bar import BAR_PX
+from ui.evaluation.report import GALLERY_PX
+from ui.evaluation.vote_bar import BAR_PX
 
 pytestmark = pytest.mark.browser
 

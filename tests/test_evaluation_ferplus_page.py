@@ -21,7 +21,7 @@ from fer.evaluation.ferplus_eval import disputed_mask
 from fer.ferplus import split_votes
 from fer.labels import CLASS_NAMES
 from fer.registry import DEFAULT_MODEL
-from ui.vote_bar import BAR_PX, with_vote_bar
+from ui.evaluation.vote_bar import BAR_PX, with_vote_bar
 
 RUN_TIMEOUT = 300
 SPLIT = "PublicTest"

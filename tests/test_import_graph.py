@@ -85,7 +85,7 @@ def test_only_the_command_line_and_benchmarks_reach_the_tensorflow_zone() -> Non
         reached = {m for m in fer_imports(path, modules) if m.split(".")[0] in allowed}
         assert not reached, f"fer.{name} imports {sorted(reached)}"
     app = FER.parent
-    for script in [app / "app.py", *sorted((app / "pages").glob("*.py")), *sorted((app / "ui").glob("*.py"))]:
+    for script in [app / "app.py", *sorted((app / "pages").glob("*.py")), *sorted((app / "ui").rglob("*.py"))]:
         text = script.read_text(encoding="utf-8")
         for zone in allowed:
             assert f"fer.{zone}" not in text.replace("python -m fer.train", ""), f"{script.name} names fer.{zone}"

@@ -33,7 +33,7 @@ from streamlit.testing.v1 import AppTest
 from support.images import animated, encode
 
 import ui.common
-from ui.webrtc import parse_ice_servers
+from ui.live.webrtc import parse_ice_servers
 
 RUN_TIMEOUT = 300
 HOME, UPLOAD, EVALUATION, LIVE = "pages/home.py", "pages/upload.py", "pages/evaluation.py", "pages/live.py"

@@ -13,9 +13,9 @@ import streamlit as st
 from fer.evaluation.compare import Comparison
 from fer.evaluation.ferplus_eval import FerPlusReport
 from fer.labels import CLASS_NAMES
-from ui.ferplus_view import show_ferplus_comparison
+from ui.evaluation.ferplus import show_ferplus_comparison
+from ui.evaluation.vote_bar import gallery_faces
 from ui.results import pct
-from ui.vote_bar import gallery_faces
 
 GALLERY_LIMIT = 24
 GALLERY_PX = 96

@@ -18,10 +18,10 @@ from fer.labels import CLASS_NAMES
 from fer.registry import list_models
 from ui.charts import confusion_figure, reliability_figure, topk_figure
 from ui.common import current_settings, load_classifier
-from ui.compare_view import show_comparison
-from ui.eval_data import run_evaluation
+from ui.evaluation.compare import show_comparison
+from ui.evaluation.data import run_evaluation
+from ui.evaluation.vote_bar import gallery_faces, legend_html
 from ui.results import pct, stored_evaluation
-from ui.vote_bar import gallery_faces, legend_html
 from ui.widget_state import kept
 
 CELL_GALLERY_LIMIT = 40

@@ -17,7 +17,7 @@ from fer.video.reader import VideoError, VideoReader
 from fer.video.result import VideoAnalysis
 from ui.charts import probability_bars, timeline_figure
 from ui.results import duration
-from ui.video_job import VideoJob
+from ui.video.job import VideoJob
 
 #: Timelines drawn one per face for at most this many faces (longest on screen first); the CSV has all.
 MAX_FACE_CHARTS = 8
