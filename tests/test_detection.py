@@ -9,14 +9,11 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from support.images import FACE_CENTRE_REGION
 
 from fer.detection import detector as detection
 from fer.detection.detector import Box, DetectorSettings, crop_face, detect_faces, frame_box, iou
 from fer.imageio import ImageDecodeError
-
-#: Where the astronaut's face is (found once by inspection of the 512x512 portrait: hair to chin
-#: spans about x 175..275, y 55..170); a detection's centre must fall in this generous region.
-FACE_CENTRE_REGION = (190, 80, 260, 150)  # x0, y0, x1, y1
 
 
 @pytest.fixture(scope="module")

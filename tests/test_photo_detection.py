@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from support.images import FACE_CENTRE_REGION
 
 from fer.detection.detector import (
     Detection,
@@ -26,10 +27,6 @@ from fer.faces import FaceResult, mood, mood_weights, voters
 from fer.pipeline import analyze
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the samples")
-
-#: The face in the 512 px portrait: hair to chin spans about x 175..275, y 55..170 (by inspection);
-#: a detection's centre must fall in this region, scaled and shifted with the portrait.
-FACE_CENTRE_REGION = (190, 80, 260, 150)
 
 
 @pytest.fixture(scope="module")

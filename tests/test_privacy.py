@@ -31,11 +31,11 @@ import streamlit_webrtc
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from support.images import animated, encode
+from support.pages import RUN_TIMEOUT
 
 import ui.common
 from ui.live.webrtc import parse_ice_servers
 
-RUN_TIMEOUT = 300
 HOME, UPLOAD, EVALUATION, LIVE = "pages/home.py", "pages/upload.py", "pages/evaluation.py", "pages/live.py"
 
 
