@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from fer.detection.detector import Box, Source
-from fer.labels import CLASS_NAMES
+from fer.labels import CLASS_NAMES, top_label
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class FaceResult:
 
     @property
     def label(self) -> str:
-        return CLASS_NAMES[self.label_index]
+        return top_label(self.probs)
 
     @property
     def confidence(self) -> float:

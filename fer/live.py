@@ -31,7 +31,7 @@ from fer.detection.follow import LIVE_FOLLOW_INTERVAL_S
 from fer.faces import FaceResult, mood
 from fer.fps import FpsMeter
 from fer.imageio import to_rgb_uint8
-from fer.labels import CLASS_NAMES
+from fer.labels import top_label
 from fer.options import Options
 from fer.overlay import annotate
 from fer.stages import LIVE_STAGES, StageClock
@@ -66,7 +66,7 @@ class LiveStats:
     @property
     def label(self) -> str | None:
         probs = self.probs
-        return None if probs is None else CLASS_NAMES[int(np.argmax(probs))]
+        return None if probs is None else top_label(probs)
 
 
 def to_video_frame(rgb: np.ndarray) -> av.VideoFrame:

@@ -129,8 +129,9 @@ class FaceTracker:
 class Smoother:
     """An exponential moving average of each tracked face's probabilities, keyed by track id.
 
-    ``strength`` in [0, 1): the weight of the past (0 = no smoothing). A followed face (not detected in
-    this frame) keeps its last smoothed reading and crop at its held box; ids no longer tracked are forgotten.
+    ``strength`` in [0, :data:`MAX_SMOOTHING`]: the weight of the past (0 = no smoothing). A followed face
+    (not detected in this frame) keeps its last smoothed reading and crop at its held box; ids no longer
+    tracked are forgotten.
     """
 
     def __init__(self, strength: float) -> None:
@@ -143,7 +144,7 @@ class Smoother:
 
     @strength.setter
     def strength(self, value: float) -> None:
-        self._strength = float(min(max(float(value), 0.0), MAX_STRENGTH))
+        self._strength = float(min(max(float(value), 0.0), MAX_SMOOTHING))
 
     def reset(self) -> None:
         self._last = {}
@@ -169,8 +170,9 @@ class Smoother:
         return out
 
 
-#: Highest smoothing strength accepted: 1.0 would freeze the first probabilities forever.
-MAX_STRENGTH = 0.98
+#: Highest smoothing strength (the weight of the past) anywhere: the app's sliders, the CLI and
+#: :class:`fer.options.Options` accept up to this; 1.0 would freeze the first probabilities forever.
+MAX_SMOOTHING = 0.95
 
 
 def _shift(box: Box, previous: Box) -> float:

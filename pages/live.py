@@ -16,6 +16,7 @@ from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 
 from fer.classifier import Classifier
 from fer.live import LiveProcessor
+from fer.tracking import MAX_SMOOTHING
 from ui.charts import timeline_figure
 from ui.common import current_settings, ensure_app_navigation, load_classifier
 from ui.live.camera import WEBRTC_TRANSLATIONS, CameraProblem, browser_camera, camera_problem, page_url, show_problem
@@ -169,7 +170,7 @@ overlays = controls[1].toggle(
 smoothing = controls[2].slider(
     "Smoothing",
     min_value=0.0,
-    max_value=0.95,
+    max_value=MAX_SMOOTHING,
     value=round(processor.smoothing, 2),
     step=0.05,
     key="live_smoothing",

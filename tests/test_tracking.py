@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from fer.detection.detector import Detection, DetectorSettings, detect, detect_faces, iou
 from fer.detection.follow import DetectOrFollow
@@ -237,3 +238,13 @@ def test_followed_boxes_are_looked_for_again(astronaut_path: Path):
     finder.follow([first.box])  # the tracker still holds the face there
     (again,) = finder.find(portrait_gray(astronaut_path, 4), settings, 0.2)
     assert again.score is None and iou(again.box, first.box) > 0.7  # followed, not a full scan (due at 60 s)
+
+
+def test_one_smoothing_ceiling_for_the_options_and_the_smoother() -> None:
+    from fer.options import Options
+    from fer.tracking import MAX_SMOOTHING
+
+    assert Options(smoothing=MAX_SMOOTHING).smoothing == MAX_SMOOTHING
+    with pytest.raises(ValueError, match="smoothing"):
+        Options(smoothing=MAX_SMOOTHING + 0.01)
+    assert Smoother(0.999).strength == MAX_SMOOTHING

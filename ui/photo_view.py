@@ -21,7 +21,7 @@ import streamlit as st
 from fer.classifier import Classifier
 from fer.faces import FaceResult, voters
 from fer.faces import mood as overall_mood
-from fer.labels import CLASS_NAMES
+from fer.labels import CLASS_NAMES, top_label
 from fer.music import mime_type, synth_clip, user_clips
 from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within, png_side
 from ui.charts import probability_bars
@@ -337,7 +337,7 @@ def mood_music(faces: Sequence[FaceResult], key: str) -> None:
         st.caption("No face, no mood: the music starts once a face is found.")
         return
     mood = overall_mood(list(faces))
-    emotion = CLASS_NAMES[int(np.argmax(mood))]
+    emotion = top_label(mood)
     clips = user_clips(emotion)
     st.markdown(f"Overall mood **{emotion}** ({len(faces)} face{'s' if len(faces) != 1 else ''})")
     if clips:

@@ -19,7 +19,7 @@ import numpy as np
 
 from fer.detection.detector import crop_face
 from fer.faces import FaceResult, vote_weights
-from fer.labels import CLASS_NAMES, NUM_CLASSES
+from fer.labels import CLASS_NAMES, NUM_CLASSES, top_label
 from fer.options import Options
 from fer.video.reader import VideoInfo
 
@@ -226,7 +226,7 @@ class VideoAnalysis:
                     {
                         "id": int(self.row_id[r]),
                         "box": [int(v) for v in self.row_box[r]],
-                        "label": CLASS_NAMES[int(probs.argmax())],
+                        "label": top_label(probs),
                         "probs": {n: round(float(p), 4) for n, p in zip(CLASS_NAMES, probs)},
                         "followed": bool(self.row_followed[r]),
                     }

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import streamlit as st
 
 from fer.faces import FaceResult, mood
-from fer.labels import CLASS_NAMES
+from fer.labels import top_label
 from fer.live import LiveProcessor
 from ui.charts import probability_bars_html
 
@@ -65,13 +64,13 @@ def faces_panel(faces: Sequence[FaceResult]) -> None:
         return
     if len(faces) == 1:
         probs = faces[0].probs
-        st.metric("Emotion", CLASS_NAMES[int(np.argmax(probs))], help="Smoothed over frames")
+        st.metric("Emotion", top_label(probs), help="Smoothed over frames")
         st.markdown(probability_bars_html(probs), unsafe_allow_html=True)
         return
     group = mood(faces)
     st.metric(
         "Group mood",
-        CLASS_NAMES[int(np.argmax(group))],
+        top_label(group),
         help=f"The {len(faces)} faces averaged, larger faces counting more (as on photos)",
     )
     st.markdown(probability_bars_html(group), unsafe_allow_html=True)

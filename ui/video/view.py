@@ -12,7 +12,7 @@ import streamlit as st
 from fer.labels import CLASS_NAMES
 from fer.options import Options
 from fer.overlay import annotate
-from fer.tracking import TRACK_MAX_MISSED
+from fer.tracking import MAX_SMOOTHING, TRACK_MAX_MISSED
 from fer.video.reader import VideoError, VideoReader
 from fer.video.result import VideoAnalysis
 from ui.charts import probability_bars, timeline_figure
@@ -46,7 +46,7 @@ def options_panel(settings: Options) -> tuple[Options, bool]:
     smoothing = smooth_col.slider(
         "Smoothing",
         min_value=0.0,
-        max_value=0.95,
+        max_value=MAX_SMOOTHING,
         value=Options.smoothing,
         step=0.05,
         key="video_smoothing",
