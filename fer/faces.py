@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer.detection.detector import Box, Source
+from fer.detection.detector import Source
+from fer.detection.settings import Box
 from fer.labels import CLASS_NAMES, top_label
 
 

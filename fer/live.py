@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection.detector import Box, DetectorSettings
 from fer.detection.follow import LIVE_FOLLOW_INTERVAL_S
+from fer.detection.settings import Box, DetectorSettings
 from fer.faces import FaceResult, mood
 from fer.fps import FpsMeter
 from fer.imageio import to_rgb_uint8

@@ -12,8 +12,8 @@ import argparse
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from fer.detection.detector import DetectorSettings
 from fer.detection.follow import REDETECT_INTERVAL_S
+from fer.detection.settings import DetectorSettings
 from fer.registry import DEFAULT_MODEL, MODELS_DIR
 from fer.tracking import MAX_SMOOTHING
 

@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection.detector import Box, Detection, DetectorSettings, crop_face, find_faces, whole_image_box
+from fer.detection.detector import Detection, crop_face, find_faces, whole_image_box
+from fer.detection.settings import Box, DetectorSettings
 from fer.faces import FaceResult, ordered
 from fer.imageio import to_rgb_uint8
 

@@ -18,8 +18,9 @@ from dataclasses import replace
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection.detector import Detection, DetectorSettings
+from fer.detection.detector import Detection
 from fer.detection.follow import DetectOrFollow
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult, ordered
 from fer.pipeline import classify_detections
 from fer.tracking import TRACK_MAX_MISSED, FaceTracker, Smoother, Tracked

@@ -13,12 +13,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer.detection.detector import (
-    Box,
-    Detection,
-    Source,
-    iou,
-)
+from fer.detection.detector import Detection, Source, iou
+from fer.detection.settings import Box
 from fer.faces import FaceResult
 
 #: Two boxes in consecutive frames overlapping more than this (IoU) are the same face.

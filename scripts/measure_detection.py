@@ -29,7 +29,8 @@ import cv2
 import numpy as np
 
 from fer.bench.latency import ISSUE12_DETECTOR, recall_figures
-from fer.detection.detector import DetectorSettings, detect
+from fer.detection.detector import detect
+from fer.detection.settings import DetectorSettings
 from scripts.photo_set import Photo, add_data_args, build, false_box_cases
 
 REPO = Path(__file__).resolve().parents[1]

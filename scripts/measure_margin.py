@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
-from fer.detection.detector import Box, Detection, DetectorSettings, crop_face, find_faces, frame_box
+from fer.detection.detector import Detection, crop_face, find_faces, frame_box
+from fer.detection.settings import Box, DetectorSettings
 from scripts.photo_set import add_data_args, build
 
 REPO = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ import numpy as np
 from fer.bench import detection as bench
 from fer.bench.latency import ISSUE12_DETECTOR
 from fer.classifier import Classifier
-from fer.detection.detector import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.locations import faces_dir
 from fer.options import Options
 from fer.registry import DEFAULT_MODEL, MODELS_DIR

@@ -22,7 +22,7 @@ import ui.common
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
 from fer.cli.main import main as cli_main
 from fer.data import default_data_dir, load_split
-from fer.detection.detector import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.imageio import decode_image
 from fer.pipeline import analyze
 from fer.results import analyze_bytes, results_csv, results_json

@@ -12,7 +12,8 @@ from PIL import Image
 from support.images import FACE_CENTRE_REGION
 
 from fer.detection import detector as detection
-from fer.detection.detector import Box, DetectorSettings, crop_face, detect_faces, frame_box, iou
+from fer.detection.detector import crop_face, detect_faces, frame_box, iou
+from fer.detection.settings import Box, DetectorSettings
 from fer.imageio import ImageDecodeError
 
 

@@ -14,15 +14,9 @@ import numpy as np
 import pytest
 from support.images import FACE_CENTRE_REGION
 
-from fer.detection.detector import (
-    Detection,
-    DetectorSettings,
-    detect,
-    find_faces,
-    looks_like_face_crop,
-    suppress_overlaps,
-)
+from fer.detection.detector import Detection, detect, find_faces, looks_like_face_crop, suppress_overlaps
 from fer.detection.haar import cascade_window, working_scale
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult, mood, mood_weights, voters
 from fer.pipeline import analyze
 

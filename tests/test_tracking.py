@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.detection.detector import Detection, DetectorSettings, detect, detect_faces, iou
+from fer.detection.detector import Detection, detect, detect_faces, iou
 from fer.detection.follow import DetectOrFollow
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult
 from fer.labels import CLASS_NAMES
 from fer.tracking import TRACK_MAX_MISSED, FaceTracker, Smoother

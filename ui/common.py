@@ -18,7 +18,7 @@ from ui.server_guard import protect_server_process
 protect_server_process()
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card  # noqa: E402
-from fer.detection.detector import DetectorSettings  # noqa: E402
+from fer.detection.settings import DetectorSettings  # noqa: E402
 from fer.options import Options  # noqa: E402
 
 #: Session-state key of the sidebar's :class:`fer.options.Options`, read by every page.

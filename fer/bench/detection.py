@@ -28,7 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.detection.detector import Box, DetectorSettings, find_faces, iou
+from fer.detection.detector import find_faces, iou
+from fer.detection.settings import Box, DetectorSettings
 
 #: (frame width, height, face sizes): px at 640x480, else fractions of the short side.
 FRAMES: tuple[tuple[int, int, tuple[float, ...]], ...] = (

@@ -28,7 +28,7 @@ import numpy as np
 
 from fer.classifier import Classifier, ModelError
 from fer.data import load_split
-from fer.detection.detector import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.evaluation.metrics import report
 from fer.labels import FACE_SIZE
 from fer.locations import faces_dir

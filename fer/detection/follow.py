@@ -12,18 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from fer.detection.detector import (
-    CASCADE_WINDOW,
-    Box,
-    Detection,
-    DetectorSettings,
-    detect,
-    detect_in_region,
-    frame_box,
-    iou,
-    order_boxes,
-)
+from fer.detection.detector import Detection, detect, detect_in_region, frame_box, iou, order_boxes
 from fer.detection.haar import cascade_window
+from fer.detection.settings import CASCADE_WINDOW, Box, DetectorSettings
 
 #: Full-frame face detection runs at most this often (and whenever no face is being followed); in
 #: between, each face is re-detected only in a small window around where it was (see ``follow_faces``).

@@ -2,42 +2,19 @@
 
 :func:`first_pass` scans a working copy sized so the minimum face is ``scan_windows`` windows wide (a
 lenient pass when a second look follows); :func:`second_look` re-scans one candidate, larger and in its
-surroundings, with another cascade. :mod:`fer.detection.detector` composes them. This module never imports
-fer.detection.detector (no cycle): it reads the settings through :class:`ScanSettings`.
+surroundings, with another cascade. :mod:`fer.detection.detector` composes them; both read
+:mod:`fer.detection.settings`.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Protocol
 
 import cv2
 import numpy as np
 
-#: (x, y, w, h) in pixels; the same tuple as fer.detection.detector.Box (that module builds on this one).
-_Box = tuple[int, int, int, int]
-
-
-class ScanSettings(Protocol):
-    """The detector settings a scan reads: :class:`fer.detection.detector.DetectorSettings` provides them."""
-
-    cascade_file: str
-    verify_cascade: str
-    confirm_cascade: str
-    confirm_neighbors: int
-    equalize: bool
-    verify: bool
-    min_neighbors: int
-    min_score: float
-    verify_score: float
-    scan_windows: float
-    max_scan_pixels: int
-    max_side: int
-    scale_factor: float
-
-    def min_face(self, width: int, height: int) -> int: ...
-
+from fer.detection.settings import Box, DetectorSettings
 
 #: The second look scans a candidate with this fraction of its side around it on every side ...
 VERIFY_CONTEXT = 0.5
@@ -53,7 +30,7 @@ FIRST_PASS_NEIGHBORS = 0
 _local = threading.local()
 
 
-def first_pass(gray: np.ndarray, settings: ScanSettings) -> tuple[list[_Box], list[float]]:
+def first_pass(gray: np.ndarray, settings: DetectorSettings) -> tuple[list[Box], list[float]]:
     """Confident cascade boxes from one scan of the working copy (see :func:`working_scale`)."""
     height, width = gray.shape[:2]
     min_face = settings.min_face(width, height)
@@ -73,13 +50,13 @@ def first_pass(gray: np.ndarray, settings: ScanSettings) -> tuple[list[_Box], li
 
 def cascade_boxes(
     small: np.ndarray,
-    settings: ScanSettings,
+    settings: DetectorSettings,
     min_side: int,
     neighbors: int,
     min_score: float,
     scale: float,
     max_side: int = 0,
-) -> tuple[list[_Box], list[float]]:
+) -> tuple[list[Box], list[float]]:
     """One ``detectMultiScale3`` call; boxes scored at least ``min_score``, mapped back by ``scale``."""
     found, _, weights = cascade(settings.cascade_file).detectMultiScale3(
         small,
@@ -97,7 +74,7 @@ def cascade_boxes(
     return boxes, scores
 
 
-def second_look(gray: np.ndarray, box: _Box, settings: ScanSettings) -> _Box | None:
+def second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> Box | None:
     """The face ``settings.verify_cascade`` finds on the candidate (original pixels), or None: in its surroundings
     (``VERIFY_CONTEXT`` of its side on every side) resized so it is ``VERIFY_WINDOWS`` windows wide,
     a face of similar size (``VERIFY_SIZE_RATIO``) whose centre lies in the candidate, scored at least
@@ -115,7 +92,7 @@ def second_look(gray: np.ndarray, box: _Box, settings: ScanSettings) -> _Box | N
     return face if confirmed(gray, face, settings) else None
 
 
-def confirmed(gray: np.ndarray, face: _Box, settings: ScanSettings) -> bool:
+def confirmed(gray: np.ndarray, face: Box, settings: DetectorSettings) -> bool:
     """True when ``settings.confirm_cascade`` (a third opinion) puts at least ``confirm_neighbors`` raw
     hits on the face, looked at as the second look does (centre inside it, similar size); always true
     with ``confirm_neighbors`` 0. A third cascade errs on yet other textures (issue 20: see DetectorSettings)."""
@@ -129,8 +106,8 @@ def confirmed(gray: np.ndarray, face: _Box, settings: ScanSettings) -> bool:
 
 
 def _look(
-    gray: np.ndarray, box: _Box, cascade_file: str, settings: ScanSettings, neighbors: int, min_score: float
-) -> list[tuple[_Box, float]]:
+    gray: np.ndarray, box: Box, cascade_file: str, settings: DetectorSettings, neighbors: int, min_score: float
+) -> list[tuple[Box, float]]:
     """Faces (original pixels, scores) ``cascade_file`` finds around ``box``: its surroundings
     (``VERIFY_CONTEXT`` of its side on every side, inside the photo) resized so it is ``VERIFY_WINDOWS``
     windows wide, faces ``VERIFY_SIZE_RATIO`` smaller or larger than it, pyramid step ``VERIFY_SCALE_FACTOR``."""
@@ -157,7 +134,7 @@ def _look(
     return [((bx + x0, by + y0, bw, bh), score) for (bx, by, bw, bh), score in zip(boxes, scores)]
 
 
-def working_scale(width: int, height: int, settings: ScanSettings) -> float:
+def working_scale(width: int, height: int, settings: DetectorSettings) -> float:
     """Downscale factor of the scanned copy: the minimum face maps to ``scan_windows`` cascade windows,
     within max_side and max_scan_pixels (never enlarged)."""
     window = settings.scan_windows * cascade_window(settings.cascade_file)
@@ -192,7 +169,7 @@ def resize_area(gray: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
-def unscale(box: _Box, scale: float) -> _Box:
+def unscale(box: Box, scale: float) -> Box:
     """Map a box from the scanned copy back to original pixels."""
     if scale == 1.0:
         return box

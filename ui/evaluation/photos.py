@@ -15,7 +15,7 @@ import streamlit as st
 
 from fer.classifier import Classifier
 from fer.data import DatasetError
-from fer.detection.detector import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.evaluation.photo_eval import (
     NO_FACE,
     PhotoEvaluation,
