@@ -11,7 +11,7 @@ PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 FER2013_DIR ?= ../shared/fer2013
 FER2013_CSV ?= $(dir $(FER2013_DIR))fer2013-csv/fer2013.csv.gz
 TRAIN_ARGS  ?=
-# Self-signed certificate for `make run-https` (git-ignored; made by scripts/make_cert.py).
+# Self-signed certificate for `make run-https` (git-ignored; made by serve/certs.py).
 CERT_DIR    ?= .certs
 
 # The browser tests drive Debian's Chromium (apt package `chromium`); Playwright never downloads one.
@@ -57,21 +57,21 @@ run: $(RUN_STAMP)
 # Browsers allow the camera only over HTTPS or on localhost: serve HTTPS so phones and other computers
 # on the network can use their webcam (open https://THIS-COMPUTER-IP:8501, accept the warning once).
 run-https: $(RUN_STAMP)
-	$(BIN)/python scripts/make_cert.py --out $(CERT_DIR) >/dev/null
+	$(BIN)/python -m serve.certs --out $(CERT_DIR) >/dev/null
 	$(BIN)/streamlit run app.py --server.sslCertFile $(CERT_DIR)/cert.pem --server.sslKeyFile $(CERT_DIR)/key.pem
 
-# Several replicas behind nginx with sticky sessions (scripts/replicas.py; README "Several viewers").
+# Several replicas behind nginx with sticky sessions (serve/replicas.py; README "Several viewers").
 # The proxy listens on PORT, the replicas on PORT+1 ... PORT+N; Ctrl-C stops them all. HTTPS=1: the proxy
 # serves HTTPS on all interfaces (self-signed, as `make run-https`) so other devices get their camera.
 replicas: $(RUN_STAMP)
-	$(BIN)/python scripts/replicas.py --replicas $(or $(N),2) --port $(or $(PORT),8500) $(if $(HTTPS),--https)
+	$(BIN)/python -m serve.replicas --replicas $(or $(N),2) --port $(or $(PORT),8500) $(if $(HTTPS),--https)
 
 # Load test of the Live page before choosing a server size (scripts/load_live.py; README "How many viewers"):
 # VIEWERS fake-camera viewers for SECONDS against SERVERS processes, then CHURN open/stream/close cycles and
 # the server's RSS, threads and fds 60 s after the last close. LOAD_ARGS passes more (e.g. --soak 600).
 load-live: $(TEST_STAMP)
 	@ip -4 -o addr show | grep -qv ' 127.0.0.1/' || ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-	$(BIN)/python scripts/load_live.py --viewers $(or $(VIEWERS),3) --seconds $(or $(SECONDS),30) \
+	$(BIN)/python -m scripts.load_live --viewers $(or $(VIEWERS),3) --seconds $(or $(SECONDS),30) \
 		--servers $(or $(SERVERS),1) --churn $(or $(CHURN),10) $(LOAD_ARGS)
 
 test: $(TEST_STAMP)
@@ -94,7 +94,7 @@ bench: $(RUN_STAMP)
 
 # Issue 20's table: today's detector beside issue 12's on real faces pasted at known sizes (README "Face detection").
 bench-detection: $(TEST_STAMP)
-	$(BIN)/python scripts/measure_detection.py --recall --fer2013 $(FER2013_DIR)
+	$(BIN)/python -m scripts.measure_detection --recall --fer2013 $(FER2013_DIR)
 
 train: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_DIR) --out models/fer_cnn_v2 --recipe cpu2 --precision mixed_bfloat16 $(TRAIN_ARGS)
@@ -105,6 +105,6 @@ train-v3: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_CSV) --out models/fer_cnn_v3 --recipe cpu3 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
 screenshots: $(TEST_STAMP)
-	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python -m scripts.screenshots
 	@# The live page's shot comes from its browser test (a real stream): copied here, never by the test.
 	@if [ -f test-artifacts/live.png ]; then cp test-artifacts/live.png docs/screenshots/live.png; fi

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import ensure_app_navigation, keep_widget_state, sidebar
+from ui.common import ensure_app_navigation, sidebar
+from ui.widget_state import keep_widget_state
 
 ensure_app_navigation()
 st.set_page_config(page_title="FER2013 emotion dashboard", page_icon="🙂", layout="wide")

@@ -11,7 +11,8 @@ One call from a notebook or a script::
 choice the app's sidebar and the CLI flags offer is a field of ``fer.options.Options``:
 ``fer.analyze(path, Options(detector=DetectorSettings(min_size=40), tta=True))``. The modules hold
 the rest: ``fer.faces`` (the face type, numbering and mood), ``fer.pipeline`` (detection +
-classification), ``fer.evaluate`` (accuracy on FER2013), ``fer.compare`` (two models side by side).
+classification), ``fer.evaluation.evaluate`` (accuracy on FER2013), ``fer.evaluation.compare`` (two models
+side by side).
 Imports are lazy so ``import fer`` stays instant.
 """
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from fer.fingerprints import content_fingerprint, source_fingerprint
 from fer.labels import CLASS_NAMES, FACE_SIZE, NUM_CLASSES, SPLITS
+from fer.locations import shared_dir
 
 _PIXELS = FACE_SIZE * FACE_SIZE
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".tif", ".tiff"}
@@ -75,7 +76,7 @@ def default_data_dir() -> Path | None:
     env = os.environ.get("FER2013_DIR")
     if env:
         return Path(env).expanduser()
-    candidate = Path(__file__).resolve().parent.parent.parent / "shared" / "fer2013"
+    candidate = shared_dir() / "fer2013"
     return candidate if candidate.exists() else None
 
 

@@ -14,11 +14,11 @@ import os
 from pathlib import Path
 
 from fer.data import DatasetError, default_data_dir
+from fer.locations import shared_dir
 
 #: The longest typed path accepted (Linux's PATH_MAX): longer text is refused before touching the disk.
 MAX_PATH_CHARS = 4096
 ENV = "FER_DATA_ROOTS"
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 class OutsideDataRoots(DatasetError):
@@ -31,7 +31,7 @@ def data_roots() -> list[Path]:
     if configured.strip():
         roots = [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
     else:
-        roots = [SHARED_DATA]
+        roots = [shared_dir()]
         data = default_data_dir()
         if data is not None:
             roots.append(data.parent if data.is_file() else data)

@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer.detection import Box, Source
-from fer.labels import CLASS_NAMES
+from fer.detection.detector import Source
+from fer.detection.settings import Box
+from fer.labels import CLASS_NAMES, top_label
 
 #: Top two emotions closer than this (probability points) mark a face's reading as uncertain.
 UNCERTAIN_MARGIN = 0.05
@@ -46,7 +47,7 @@ class FaceResult:
 
     @property
     def label(self) -> str:
-        return CLASS_NAMES[self.label_index]
+        return top_label(self.probs)
 
     @property
     def confidence(self) -> float:

@@ -34,6 +34,7 @@ from fer.data import (
 )
 from fer.fingerprints import source_fingerprint
 from fer.labels import CLASS_NAMES, NUM_CLASSES
+from fer.locations import shared_dir
 
 FERPLUS_COLUMNS = (
     "neutral",
@@ -50,7 +51,6 @@ FERPLUS_COLUMNS = (
 # FER+ column index -> FER2013 class index (angry, disgust, fear, happy, sad, surprise, neutral).
 _TO_FER2013 = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
 FERPLUS_FILE = "ferplus.csv"
-_SHARED_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "fer2013"  # as fer.data's default
 _MATCH_VERSION = 2
 
 
@@ -137,7 +137,7 @@ def find_votes_file(data: str | Path | None, ferplus: str | Path | None = None) 
         if not path.is_file():
             raise DatasetError(f"no FER+ votes file at {path} (expected ferplus.csv)")
         return path
-    folders = [_SHARED_FOLDER]
+    folders = [shared_dir() / "fer2013"]
     root = default_data_dir()
     if root is not None:
         folders.insert(0, root if root.is_dir() else root.parent)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 #: Class names in the label-index order of the original ``fer2013.csv`` (0..6).
 CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(CLASS_NAMES)
+
+
+def top_label(probs: np.ndarray) -> str:
+    """The class name of the highest of seven probabilities (or logits)."""
+    return CLASS_NAMES[int(np.argmax(probs))]
+
 
 #: The three ``Usage`` values of FER2013; the image-folder copy encodes them as file-name prefixes.
 SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")

@@ -26,17 +26,17 @@ import cv2
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection import Box, DetectorSettings
+from fer.detection.follow import LIVE_FOLLOW_INTERVAL_S
+from fer.detection.settings import Box, DetectorSettings
 from fer.faces import FaceResult, mood
 from fer.fps import FpsMeter
 from fer.imageio import to_rgb_uint8
-from fer.labels import CLASS_NAMES
+from fer.labels import top_label
 from fer.options import Options
 from fer.overlay import annotate
 from fer.stages import LIVE_STAGES, StageClock
 from fer.stream import FaceStream
 from fer.timeline import TIMELINE_INTERVAL_S, TIMELINE_SPAN_S, Timeline, TimelineSample, timeline_arrays, timeline_csv
-from fer.tracking import LIVE_FOLLOW_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class LiveStats:
     @property
     def label(self) -> str | None:
         probs = self.probs
-        return None if probs is None else CLASS_NAMES[int(np.argmax(probs))]
+        return None if probs is None else top_label(probs)
 
 
 def to_video_frame(rgb: np.ndarray) -> av.VideoFrame:

@@ -12,9 +12,10 @@ import argparse
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from fer.detection import DetectorSettings
+from fer.detection.follow import REDETECT_INTERVAL_S
+from fer.detection.settings import DetectorSettings
 from fer.registry import DEFAULT_MODEL, MODELS_DIR
-from fer.tracking import REDETECT_INTERVAL_S
+from fer.tracking import MAX_SMOOTHING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (the classifier loads LiteRT)
     from fer.classifier import Classifier
@@ -35,8 +36,8 @@ class Options:
     def __post_init__(self) -> None:
         if self.fps is not None and not self.fps > 0:
             raise ValueError(f"fps must be positive (or None for every frame), got {self.fps}")
-        if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing}")
+        if not 0.0 <= self.smoothing <= MAX_SMOOTHING:
+            raise ValueError(f"smoothing must be in [0, {MAX_SMOOTHING}], got {self.smoothing}")
 
     def resolve_tta(self, classifier: Classifier) -> bool:
         """Whether mirror TTA is used with this classifier: the user's choice, else its card's default."""
@@ -108,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, frames: bool = False, comp
         parser.add_argument("--fps", type=float, default=defaults.fps,
                             help="analyse N frames per second (default: every frame)")  # fmt: skip
         parser.add_argument("--smoothing", type=float, default=defaults.smoothing,
-                            help=f"0 (none) to 0.95 (default {defaults.smoothing})")  # fmt: skip
+                            help=f"0 (none) to {MAX_SMOOTHING} (default {defaults.smoothing})")  # fmt: skip
 
 
 def from_args(args: argparse.Namespace, model: str | None = None) -> Options:

@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection import Box, Detection, DetectorSettings, crop_face, find_faces, whole_image_box
+from fer.detection.detector import Detection, crop_face, find_faces, whole_image_box
+from fer.detection.settings import Box, DetectorSettings
 from fer.faces import FaceResult, ordered
 from fer.imageio import to_rgb_uint8
 
@@ -31,7 +32,7 @@ def analyze(
 
     ``whole_face`` skips detection and treats the whole (centre-square) image as one face;
     ``fallback`` (on by default) lets tight crops be found on a padded copy or read whole
-    (:func:`fer.detection.find_faces`). Boxes are in ``image``'s pixels.
+    (:func:`fer.detection.detector.find_faces`). Boxes are in ``image``'s pixels.
     """
     rgb = to_rgb_uint8(image)
     if whole_face:

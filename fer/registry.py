@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from fer.labels import CLASS_NAMES
+from fer.locations import models_dir
 
 
 class ModelError(RuntimeError):
@@ -54,7 +55,7 @@ def read_card(card_path: Path) -> dict:
 
 #: The models the app serves (``FER_MODELS_DIR`` overrides the shipped folder, e.g. for a test's own
 #: models); every ``NAME.json`` card here with its weights is a choice in the UI.
-MODELS_DIR = Path(os.environ.get("FER_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
+MODELS_DIR = models_dir()
 #: The model served by default: the one :func:`preferred_model` picks from the installed cards (a test
 #: checks that the two agree, so a new model that reads faces better takes over by changing this name).
 DEFAULT_MODEL = "fer_cnn_v3"

@@ -1,6 +1,6 @@
 """The one frame loop of the webcam and of video files: ``step(gray, t) -> faces``.
 
-:class:`FaceStream` finds the faces of each frame cheaply (:class:`fer.tracking.DetectOrFollow`), gives
+:class:`FaceStream` finds the faces of each frame cheaply (:class:`fer.detection.follow.DetectOrFollow`), gives
 them stable ids and holds a face the detector missed for a few frames (:class:`fer.tracking.FaceTracker`,
 ``followed`` faces), classifies the detected ones (:func:`fer.pipeline.classify_detections`) and smooths
 each face's probabilities over its track (:class:`fer.tracking.Smoother`). The faces come out in the
@@ -18,10 +18,12 @@ from dataclasses import replace
 import numpy as np
 
 from fer.classifier import Classifier
-from fer.detection import Detection, DetectorSettings
+from fer.detection.detector import Detection
+from fer.detection.follow import DetectOrFollow
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult, ordered
 from fer.pipeline import classify_detections
-from fer.tracking import TRACK_MAX_MISSED, DetectOrFollow, FaceTracker, Smoother, Tracked
+from fer.tracking import TRACK_MAX_MISSED, FaceTracker, Smoother, Tracked
 
 
 class FaceStream:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer.labels import CLASS_NAMES
+from fer.labels import CLASS_NAMES, top_label
 
 #: At most one sample per this many seconds (~4 samples/s) ...
 TIMELINE_INTERVAL_S = 0.25
@@ -30,7 +30,7 @@ class TimelineSample:
 
     @property
     def label(self) -> str:
-        return CLASS_NAMES[int(np.argmax(self.probs))]
+        return top_label(self.probs)
 
 
 class Timeline:

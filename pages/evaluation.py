@@ -1,17 +1,18 @@
 """Evaluation: the model's accuracy, confusions and calibration on a FER2013 split, and its mistakes.
 
-Numbers come from ``fer.evaluate`` (as ``python -m fer evaluate`` does), so they match the CLI exactly;
+Numbers come from ``fer.evaluation.evaluate`` (as ``python -m fer evaluate`` does), so they match the CLI exactly;
 its probability cache makes switching back to an evaluated split instant. Without data on disk the page
 still shows the evaluation stored in the model card and explains how to point the app at FER2013.
 With FERPlus votes beside the data, everything can be scored against the annotators' majority instead
-(``fer.ferplus_eval``); the Robustness tab (``fer.robustness``) runs only when opened.
+(``fer.evaluation.ferplus_eval``); the Robustness tab (``fer.evaluation.robustness``) runs only when opened.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_settings, ensure_app_navigation, kept, load_classifier, model_card
+from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
+from ui.widget_state import kept
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 title = st.empty()  # its words follow the source chosen below (FER2013 or the user's labelled photos)
@@ -19,15 +20,15 @@ title.title("Evaluation on FER2013")
 # The evaluation code takes seconds to import the first time (scikit-learn): say so instead of a blank page.
 with st.spinner("Loading the evaluation tools…"):
     from fer.data import DatasetError, SplitData, default_data_dir
-    from fer.ferplus_eval import against_majority, ferplus_report
+    from fer.evaluation.ferplus_eval import against_majority, ferplus_report
     from fer.labels import CLASS_NAMES, SPLITS
-    from ui.eval_data import load_data, load_votes, run_evaluation, warn_other_splits
-    from ui.eval_report import show_exports, show_galleries, show_model_comparison, show_report, show_stored
-    from ui.ferplus_view import FERPLUS, show_ferplus_summary, truth_switch
-    from ui.photo_eval import show_photo_evaluation
+    from ui.evaluation.data import load_data, load_votes, run_evaluation, warn_other_splits
+    from ui.evaluation.ferplus import FERPLUS, show_ferplus_summary, truth_switch
+    from ui.evaluation.photos import show_photo_evaluation
+    from ui.evaluation.report import show_exports, show_galleries, show_model_comparison, show_report, show_stored
+    from ui.evaluation.robustness import show_robustness
     from ui.plain_text import plain_message
     from ui.results import FORM_NAMES, data_form, stored_evaluation
-    from ui.robustness_view import show_robustness
 
 UPLOAD_LIMIT_MB = st.get_option("server.maxUploadSize")  # this server's cap (.streamlit/config.toml: 50)
 HOW_TO = f"""

@@ -16,13 +16,15 @@ from streamlit_webrtc import WebRtcMode, WebRtcStreamerContext, webrtc_streamer
 
 from fer.classifier import Classifier
 from fer.live import LiveProcessor
-from ui.camera import WEBRTC_TRANSLATIONS, CameraProblem, browser_camera, camera_problem, page_url, show_problem
+from fer.tracking import MAX_SMOOTHING
 from ui.charts import timeline_figure
-from ui.common import current_settings, ensure_app_navigation, kept, load_classifier
-from ui.live_panel import stats_panel, stream_start_frames
-from ui.live_profile import install_from_env, timed
+from ui.common import current_settings, ensure_app_navigation, load_classifier
+from ui.live.camera import WEBRTC_TRANSLATIONS, CameraProblem, browser_camera, camera_problem, page_url, show_problem
+from ui.live.panel import stats_panel, stream_start_frames
+from ui.live.profile import install_from_env, timed
+from ui.live.webrtc import collect_garbage_soon, end_session_on_disconnect, parse_ice_servers, server_ice_servers
 from ui.photo_view import mood_music, show_photo, take_photo
-from ui.webrtc import collect_garbage_soon, end_session_on_disconnect, parse_ice_servers, server_ice_servers
+from ui.widget_state import kept
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 install_from_env()  # FER_LIVE_PROFILE=FILE: per-stage server timings for scripts/load_live.py
@@ -168,7 +170,7 @@ overlays = controls[1].toggle(
 smoothing = controls[2].slider(
     "Smoothing",
     min_value=0.0,
-    max_value=0.95,
+    max_value=MAX_SMOOTHING,
     value=round(processor.smoothing, 2),
     step=0.05,
     key="live_smoothing",

@@ -14,19 +14,11 @@ from fer.classifier import Classifier, ModelError
 from fer.faces import FaceResult
 from fer.results import ImageResult, digest, results_csv, results_json
 from fer.saliency import saliency_legend, saliency_overlay
-from ui.common import (
-    StoredPhoto,
-    add_photo,
-    clear_photos,
-    ensure_app_navigation,
-    forget_kept,
-    kept,
-    kept_value,
-    load_classifier,
-    session_photos,
-)
+from ui.common import ensure_app_navigation, load_classifier
+from ui.photo_store import StoredPhoto, add_photo, clear_photos, session_photos
 from ui.photo_view import CROP_PX, WHOLE_ALL_KEY, analyse, batch_table, model_key, mood_music, show_photo, take_photo
 from ui.plain_text import plain, plain_message
+from ui.widget_state import forget_kept, kept, kept_value
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 

@@ -1,7 +1,7 @@
 """Video: emotions over time in a video file, per tracked face, with the annotated video to download.
 
 The upload is decoded as a stream from memory (never written to disk) in a background thread
-(:class:`ui.video_job.VideoJob`), so the page shows progress and can cancel; the job, and so the
+(:class:`ui.video.job.VideoJob`), so the page shows progress and can cancel; the job, and so the
 results, live in the session and survive visits to other pages.
 """
 
@@ -11,8 +11,8 @@ import streamlit as st
 
 from ui.common import current_settings, ensure_app_navigation, load_classifier
 from ui.plain_text import plain_message
-from ui.video import PROGRESS_REFRESH_S, options_panel, progress_panel, results_panel
-from ui.video_job import VideoJob
+from ui.video.job import VideoJob
+from ui.video.view import PROGRESS_REFRESH_S, options_panel, progress_panel, results_panel
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
 

@@ -1,6 +1,6 @@
 """Files per second of `fer batch` (1 and 2 local workers, Ray) against `fer predict`: same files, same run.
 
-    python scripts/bench_batch.py [--n 300] [--fer2013 ../shared/fer2013] [--no-ray]
+    python -m scripts.bench_batch [--n 300] [--fer2013 ../shared/fer2013] [--no-ray]
 
 Builds a photo set from FER2013 PublicTest faces (``scripts/photo_set.py``: faces pasted into scenes of
 200..4000 px, tight crops, 48x48 crops) in a temporary folder, then runs each command once on all of it
@@ -18,10 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from scripts.photo_set import add_data_args, build, write
 
-from scripts.photo_set import add_data_args, build, write  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def timed(cmd: list[str]) -> float:

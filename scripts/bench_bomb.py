@@ -6,13 +6,12 @@ before decoding via /proc/self/clear_refs, so "+RSS" is the decode's own peak ab
 it started from; elsewhere it falls back to the growth of ``ru_maxrss`` (a lower bound). ``tracemalloc`` only sees
 Python/numpy allocations (Pillow's pixel buffers live outside it), so both are printed.
 
-Usage: python scripts/bench_bomb.py   (about 30 s; nothing is written to disk)
+Usage: python -m scripts.bench_bomb   (about 30 s; nothing is written to disk)
 """
 
 from __future__ import annotations
 
 import io
-import os
 import resource
 import struct
 import subprocess
@@ -22,8 +21,9 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+from fer.locations import faces_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def png_bytes(width: int, height: int) -> bytes:
@@ -44,7 +44,7 @@ def photo_jpeg(width: int, height: int) -> bytes:
     import numpy as np
     from PIL import Image
 
-    faces = Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces")) / "astronaut.png"
+    faces = faces_dir() / "astronaut.png"
     if faces.is_file():
         image = Image.open(faces).convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
     else:
@@ -131,7 +131,13 @@ def main() -> None:
     for name, build in CASES.items():
         print(f"-- {name}")
         data = build()
-        result = subprocess.run([sys.executable, __file__, "--child"], input=data, capture_output=True, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "scripts.bench_bomb", "--child"],
+            input=data,
+            capture_output=True,
+            check=False,
+            cwd=REPO,
+        )
         print(result.stdout.decode().rstrip() or result.stderr.decode()[-500:])
 
 

@@ -10,7 +10,7 @@ figures under load: the load average is printed with them.
 faces: blur the top 5/10/20% pixels of each map and report the mean drop of the predicted class's
 probability (higher: the map found what the model relies on), beside random pixel orders.
 
-Usage: python scripts/bench_saliency.py [--json] [--quality N]
+Usage: python -m scripts.bench_saliency [--json] [--quality N]
 (FER_FACES_DIR: the folder holding astronaut.png; FER2013_DIR for --quality)
 """
 
@@ -23,8 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from fer.locations import faces_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 RUN_TIMEOUT = 300
 
@@ -105,8 +106,7 @@ def main() -> int:
         return 0
     from streamlit.testing.v1 import AppTest
 
-    faces_dir = Path(os.environ.get("FER_FACES_DIR") or REPO.parent / "shared" / "faces")
-    photo = (faces_dir / "astronaut.png").read_bytes()
+    photo = (faces_dir() / "astronaut.png").read_bytes()
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=RUN_TIMEOUT)
     timed_run(at)

@@ -1,6 +1,6 @@
 """Print a model card's headline figures as Markdown (for the README after a retrain).
 
-python scripts/card_summary.py [models/fer_cnn.json]
+python -m scripts.card_summary [models/fer_cnn.json]
 """
 
 from __future__ import annotations

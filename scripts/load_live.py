@@ -1,13 +1,13 @@
 """Load-test the Live webcam page: N viewers in headless Chromium with fake cameras against 1..K servers.
 
-    python scripts/load_live.py --viewers 3 --seconds 30            # = make load-live
-    python scripts/load_live.py --viewers 3 --servers 2             # two server processes (replicas)
-    python scripts/load_live.py --viewers 3 --server-cpus 0 --browser-cpus 1   # pinned: CPUs kept apart
-    python scripts/load_live.py --viewers 0 --churn 15 --soak 600   # leak checks only
+    python -m scripts.load_live --viewers 3 --seconds 30            # = make load-live
+    python -m scripts.load_live --viewers 3 --servers 2             # two server processes (replicas)
+    python -m scripts.load_live --viewers 3 --server-cpus 0 --browser-cpus 1   # pinned: CPUs kept apart
+    python -m scripts.load_live --viewers 0 --churn 15 --soak 600   # leak checks only
 
 What a deployer runs before choosing a server size. It starts its own Streamlit server(s) on free ports
 (viewers spread round-robin, as sticky sessions behind a proxy would), with ``FER_LIVE_PROFILE`` set so
-each server writes its per-stage CPU time (:mod:`ui.live_profile`), then prints:
+each server writes its per-stage CPU time (:mod:`ui.live.profile`), then prints:
 
 * **load**: each viewer's processed FPS (from the page's own frame counter) and input resolution;
   each server's CPU (cores), RSS, threads and open fds; the browsers' CPU, counted apart; and the
@@ -36,18 +36,17 @@ from pathlib import Path
 
 import psutil
 
+from fer.locations import faces_dir
+from serve.app_server import app_process, chromium_path, free_port
+from serve.fakecam import make_fake_webcam
+from serve.live_browser import LiveTab, LiveTabError, launch_chromium, load_average, process_usage
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from tests.support.app_server import app_process, chromium_path  # noqa: E402
-from tests.support.fakecam import make_fake_webcam  # noqa: E402
-from tests.support.live_browser import LiveTab, LiveTabError, launch_chromium, load_average, process_usage  # noqa: E402
-
-PORTRAIT = REPO.parent / "shared" / "faces" / "astronaut.png"
+PORTRAIT = faces_dir() / "astronaut.png"
 WARMUP_S = 8.0  # after every viewer streams: the bitrate and resolution ramp up first
 CHURN_STREAM_S = 3.0
 SOAK_SAMPLE_S = 30.0
-#: Stages in the order of a frame's path through the server (see fer/live.py and ui/live_profile.py).
+#: Stages in the order of a frame's path through the server (see fer/live.py and ui/live/profile.py).
 STAGE_ORDER = (
     "video_decode", "frame_in", "prepare", "detect", "classify", "annotate", "frame_out", "video_encode",
     "page_stats", "page_timeline",
@@ -104,7 +103,6 @@ def browser_cpu_s() -> float:
 
 
 def start_servers(stack: ExitStack, count: int, workdir: Path, cpus: str | None) -> list[Server]:
-    from tests.support.environment import free_port
 
     servers = []
     for i in range(count):

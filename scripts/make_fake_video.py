@@ -1,6 +1,6 @@
 """Write the browser tests' fake webcam video (a .y4m Chromium can play as its camera).
 
-    python scripts/make_fake_video.py ../shared/faces/astronaut.png /tmp/face.y4m --seconds 4 --fps 30
+    python -m scripts.make_fake_video ../shared/faces/astronaut.png /tmp/face.y4m --seconds 4 --fps 30
     chromium --use-fake-device-for-media-stream --use-file-for-fake-video-capture=/tmp/face.y4m ...
 
 Then open the Live webcam page and press START to try the page without a camera.
@@ -12,9 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.fakecam import make_fake_webcam  # noqa: E402
+from serve.fakecam import make_fake_webcam
 
 
 def main(argv: list[str] | None = None) -> int:

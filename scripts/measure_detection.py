@@ -14,14 +14,13 @@ size, false boxes per 100 photos with and without faces, ms per frame, for today
 12's detector, on real faces pasted onto face-free backgrounds (:mod:`fer.bench.detection`; ~6 min on
 2 loaded cores).
 
-Usage: python scripts/measure_detection.py [--n 400] [--fer2013 PATH] [--faces DIR] [--recall [--json]]
+Usage: python -m scripts.measure_detection [--n 400] [--fer2013 PATH] [--faces DIR] [--recall [--json]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,13 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from photo_set import Photo, add_data_args, build, false_box_cases  # noqa: E402
-
-from fer.bench.latency import ISSUE12_DETECTOR, recall_figures  # noqa: E402
-from fer.detection import DetectorSettings, detect  # noqa: E402
+from fer.bench.latency import ISSUE12_DETECTOR, recall_figures
+from fer.detection.detector import detect
+from fer.detection.settings import DetectorSettings
+from scripts.photo_set import Photo, add_data_args, build, false_box_cases
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT, _ALT2 = "haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"
@@ -147,7 +143,7 @@ def fallback_study(photos: list[Photo], settings: DetectorSettings) -> None:
     import skimage.data
 
     from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
-    from fer.detection import crop_face, detect_padded, whole_image_box
+    from fer.detection.detector import crop_face, detect_padded, whole_image_box
 
     classifier = Classifier.load(MODELS_DIR / DEFAULT_MODEL)
     weak = replace(settings, min_neighbors=1)
@@ -183,7 +179,7 @@ def fallback_study(photos: list[Photo], settings: DetectorSettings) -> None:
 
 def _weak_cue(image: np.ndarray, weak: DetectorSettings) -> bool:
     """A face-sized candidate (>= 30 % of the short side) from a 1-neighbour scan of the padded copy."""
-    from fer.detection import detect_padded
+    from fer.detection.detector import detect_padded
 
     short = min(image.shape[:2])
     return any(d.box[2] >= 0.3 * short for d in detect_padded(image, replace(weak, min_score=-1e9)))

@@ -12,26 +12,22 @@ Why not pixel similarity to FER2013 crops (the previous criterion, which chose 0
 reads the crop, and it was trained with framing jitter, so a slightly wider crop that keeps the whole
 face (chin, brows) beats the crop that looks most like the dataset's average framing.
 
-Usage: python scripts/measure_margin.py [--n 700] [--fer2013 PATH] [--faces DIR]
+Usage: python -m scripts.measure_margin [--n 700] [--fer2013 PATH] [--faces DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from photo_set import add_data_args, build  # noqa: E402
-
-from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier  # noqa: E402
-from fer.detection import Box, Detection, DetectorSettings, crop_face, find_faces, frame_box  # noqa: E402
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
+from fer.detection.detector import Detection, crop_face, find_faces, frame_box
+from fer.detection.settings import Box, DetectorSettings
+from scripts.photo_set import add_data_args, build
 
 REPO = Path(__file__).resolve().parents[1]
 MARGINS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3)

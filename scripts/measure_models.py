@@ -22,11 +22,12 @@ import numpy as np  # noqa: E402
 
 from fer.classifier import Classifier  # noqa: E402
 from fer.data import cache_dir, load_split  # noqa: E402
+from fer.evaluation.photo_eval import evaluate_photos, open_photo_set  # noqa: E402
 from fer.ferplus import split_votes  # noqa: E402
 from fer.labels import CLASS_NAMES, FACE_SIZE  # noqa: E402
-from fer.photo_eval import evaluate_photos, open_photo_set  # noqa: E402
+from fer.locations import shared_dir  # noqa: E402
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SHARED = shared_dir()
 
 
 def real_crops(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ CLIP --json`` with the defaults in a fresh process, timed from start to exit (st
 Each face is the row box whose centre lies in its true box. Frames/s on a loaded machine are not
 figures for the README unless marked so.
 
-Usage: python scripts/measure_video_faces.py [--seconds 60] [--fps 30] [--faces DIR] [--seed 7]
+Usage: python -m scripts.measure_video_faces [--seconds 60] [--fps 30] [--faces DIR] [--seed 7]
 """
 
 from __future__ import annotations
@@ -25,16 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from fer.bench import detection as bench  # noqa: E402
-from fer.bench.latency import ISSUE12_DETECTOR  # noqa: E402
-from fer.classifier import Classifier  # noqa: E402
-from fer.detection import DetectorSettings  # noqa: E402
-from fer.options import Options  # noqa: E402
-from fer.registry import DEFAULT_MODEL, MODELS_DIR  # noqa: E402
-from fer.video import analyse_video  # noqa: E402
-from fer.videowrite import encode_video  # noqa: E402
+from fer.bench import detection as bench
+from fer.bench.latency import ISSUE12_DETECTOR
+from fer.classifier import Classifier
+from fer.detection.settings import DetectorSettings
+from fer.locations import faces_dir
+from fer.options import Options
+from fer.registry import DEFAULT_MODEL, MODELS_DIR
+from fer.video.analyse import analyse_video
+from fer.video.writer import encode_video
 
 REPO = Path(__file__).resolve().parents[1]
 #: (face px, centre x, centre y, drift amplitude px, drift period s) of the two faces.
@@ -90,7 +89,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--fps", type=float, default=30.0)
-    p.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
+    p.add_argument("--faces", type=Path, default=faces_dir())
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args()
     found = bench.face_sources(args.faces, None, n_real=20, n_fer=0, seed=args.seed)

@@ -14,7 +14,7 @@ The astronaut portrait (``../shared/faces/astronaut.png``, happy) is added in a 
 rotated variants. Choices are made on a PublicTest-derived set only; a PrivateTest-derived set is for
 the held-out figures.
 
-Usage: python scripts/photo_set.py OUT_DIR [--split PublicTest] [--n 700] [--seed 12]
+Usage: python -m scripts.photo_set OUT_DIR [--split PublicTest] [--n 700] [--seed 12]
 writes OUT_DIR/<emotion>/<split>_<i>_<kind>.{jpg,png} and OUT_DIR/manifest.csv (true face boxes).
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +30,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from fer.bench.detection import gradient, random_crop  # noqa: E402
-from fer.data import load_split  # noqa: E402
-from fer.labels import CLASS_NAMES  # noqa: E402
+from fer.bench.detection import gradient, random_crop
+from fer.data import load_split
+from fer.labels import CLASS_NAMES
+from fer.locations import faces_dir, shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
 #: scikit-image's bundled photos without a human face (the cat is a cat): backgrounds for the scenes.
@@ -219,13 +217,9 @@ def false_box_cases(portrait: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
 
 def add_data_args(parser: argparse.ArgumentParser, faces: bool = True) -> None:
     """``--fer2013`` (FER2013_DIR, else ../shared/fer2013) and ``--faces`` (FER_FACES_DIR, else ../shared/faces)."""
-    parser.add_argument(
-        "--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", REPO.parent / "shared" / "fer2013"))
-    )
+    parser.add_argument("--fer2013", type=Path, default=Path(os.environ.get("FER2013_DIR", shared_dir() / "fer2013")))
     if faces:
-        parser.add_argument(
-            "--faces", type=Path, default=Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces"))
-        )
+        parser.add_argument("--faces", type=Path, default=faces_dir())
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ Starts the dashboard on port 8599, drives it with Playwright in the system Chrom
 browser: set CHROMIUM_PATH if it is not /usr/bin/chromium), then stops the server. Needs FER2013 for
 the evaluation shot (FER2013_DIR or ../shared/fer2013) and a portrait (FER_FACES_DIR or ../shared/faces).
 
-    python scripts/screenshots.py            # SCREENSHOTS_PORT=8597 if port 8599 is busy
+    python -m scripts.screenshots            # SCREENSHOTS_PORT=8597 if port 8599 is busy
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.app_server import CHROMIUM_ARGS, chromium_path, running_app  # noqa: E402
+from fer.locations import faces_dir
+from serve.app_server import CHROMIUM_ARGS, chromium_path, running_app
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots"
@@ -32,8 +32,7 @@ HEADINGS = {"Upload": "Upload photos", "Evaluation": "Evaluation on FER2013"}
 
 
 def portrait() -> Path:
-    faces = Path(os.environ.get("FER_FACES_DIR", REPO.parent / "shared" / "faces")).expanduser()
-    return faces / "astronaut.png"
+    return faces_dir() / "astronaut.png"
 
 
 def port_in_use(port: int) -> bool:

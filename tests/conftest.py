@@ -22,6 +22,8 @@ from hypothesis import settings as hypothesis_settings
 from support import pages
 from support.environment import REPO_ROOT, SHARED, missing, on_ci
 
+from fer.locations import faces_dir
+
 # CI runs the fuzz tests derandomised: the same examples every run, so a red CI is reproducible and
 # never a fluke of one random draw. Locally they stay random (and keep finding new cases).
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -52,8 +54,7 @@ def fer2013_dir() -> Path:
 @pytest.fixture(scope="session")
 def astronaut_path() -> Path:
     """A photo with one frontal face, for the face-detection and upload tests."""
-    env = os.environ.get("FER_FACES_DIR")
-    path = (Path(env).expanduser() if env else SHARED / "faces") / "astronaut.png"
+    path = faces_dir() / "astronaut.png"
     if not path.is_file():
         missing(
             f"test photo {path}",
@@ -112,7 +113,7 @@ def chromium() -> str:
     """Debian's Chromium and the playwright package; required on CI, a skip elsewhere."""
     import shutil
 
-    from support.app_server import chromium_path
+    from serve.app_server import chromium_path
 
     path = shutil.which(chromium_path()) or chromium_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
@@ -130,7 +131,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def fake_camera(tmp_path_factory: pytest.TempPathFactory, astronaut_path: Path) -> Path:
     """The browser tests' camera: the test portrait moving slowly, 4 s at 30 frames/s, as a looping y4m."""
-    from support.fakecam import make_fake_webcam
+    from serve.fakecam import make_fake_webcam
 
     return make_fake_webcam(astronaut_path, tmp_path_factory.mktemp("fakecam") / "portrait.y4m", seconds=4, fps=30)
 
@@ -160,7 +161,8 @@ def loopback_candidate() -> None:
 def browser(chromium: str, fake_camera: Path):
     """Headless Chromium whose camera plays ``fake_camera`` (one per test module)."""
     from playwright.sync_api import sync_playwright
-    from support.live_browser import launch_chromium
+
+    from serve.live_browser import launch_chromium
 
     with sync_playwright() as p:
         browser = launch_chromium(p, chromium, fake_camera)  # a fresh temporary profile every launch
@@ -190,7 +192,7 @@ def two_faces_clip(video_faces) -> bytes:
 @pytest.fixture(scope="module")
 def nginx() -> str:
     """Debian's nginx for the replica tests (CI fails without it; elsewhere they skip)."""
-    from scripts.replicas import nginx_path
+    from serve.replicas import nginx_path
 
     path = nginx_path()
     if path is None:

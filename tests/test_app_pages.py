@@ -16,19 +16,16 @@ from pathlib import Path
 import cv2
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.pages import EVALUATION, HOME, UPLOAD, open_page, texts
 
 import ui.common
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier
 from fer.cli.main import main as cli_main
 from fer.data import default_data_dir, load_split
-from fer.detection import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.imageio import decode_image
 from fer.pipeline import analyze
 from fer.results import analyze_bytes, results_csv, results_json
-
-#: Seconds one script run may take: the first run loads the model, an evaluation may predict 3,589 faces.
-RUN_TIMEOUT = 300
-HOME, UPLOAD, EVALUATION = "pages/home.py", "pages/upload.py", "pages/evaluation.py"
 
 
 @pytest.fixture(scope="module")
@@ -39,22 +36,6 @@ def classifier() -> Classifier:
 @pytest.fixture(scope="module")
 def card() -> dict:
     return json.loads((MODELS_DIR / f"{DEFAULT_MODEL}.json").read_text())
-
-
-def open_page(repo_root: Path, page: str) -> AppTest:
-    """Run the app, switch to ``page`` and run it; every page must render without an exception."""
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    assert not at.exception, at.exception
-    if page != HOME:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> str:
-    """All markdown, captions, subheaders and alerts of the last run, one string to search in."""
-    kinds = ("markdown", "caption", "subheader", "title", "info", "warning", "error", "success")
-    return "\n".join(str(el.value) for kind in kinds for el in getattr(at, kind))
 
 
 def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.camera import BrowserCamera, camera_problem, is_secure_origin
+from ui.live.camera import BrowserCamera, camera_problem, is_secure_origin
 
 
 @pytest.mark.parametrize(

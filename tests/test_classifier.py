@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from fer.classifier import Classifier, ModelError
+from fer.evaluation.metrics import report
 from fer.labels import CLASS_NAMES
-from fer.metrics import report
 
 
 def test_public_test_accuracy_matches_the_model_card(classifier: Classifier, public_test, fer2013_dir: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fer.cli.main import main
+from fer.evaluation.metrics import report
 from fer.labels import CLASS_NAMES
-from fer.metrics import report
 
 
 def test_predict_json_schema(astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,7 +116,7 @@ def test_evaluate_three_models_is_a_clear_error(fer2013_dir: Path, capsys: pytes
 def test_every_command_takes_the_one_set_of_options_flags() -> None:
     """predict, evaluate, batch and video read the same flags into the same options object."""
     from fer.cli.main import build_parser
-    from fer.detection import DetectorSettings
+    from fer.detection.settings import DetectorSettings
     from fer.options import Options, from_args
 
     flags = ["--tta", "--scale-factor", "1.2", "--min-neighbors", "6", "--min-size", "40"]

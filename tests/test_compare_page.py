@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from support.pages import EVALUATION, open_page
 
 from fer.cli import main as cli
 from fer.labels import CLASS_NAMES
 from fer.registry import DEFAULT_MODEL
-
-RUN_TIMEOUT = 300
 
 
 def test_comparison_view_shows_the_cli_deltas(
@@ -24,8 +22,7 @@ def test_comparison_view_shows_the_cli_deltas(
     expected = json.loads(capsys.readouterr().out)["comparison"]
 
     monkeypatch.setenv("FER2013_DIR", str(fer2013_dir))
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    at.switch_page("pages/evaluation.py").run()
+    at = open_page(repo_root, EVALUATION)
     at.selectbox(key="eval_split").set_value("PublicTest").run()
     assert not at.exception, at.exception
     compare = at.selectbox(key="compare_model")

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.app_server import CHROMIUM_ARGS, AppServerError, running_app
-from support.environment import free_port
+
+from serve.app_server import CHROMIUM_ARGS, AppServerError, free_port, running_app
 
 pytestmark = pytest.mark.browser
 

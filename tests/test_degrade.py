@@ -1,4 +1,4 @@
-"""fer.degrade: each degradation is a pure function with outputs known by construction."""
+"""fer.evaluation.degrade: each degradation is a pure function with outputs known by construction."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fer import degrade
-from fer.degrade import KINDS, kind
+from fer.evaluation import degrade
+from fer.evaluation.degrade import KINDS, kind
 
 
 def _faces(seed: int = 0, n: int = 3) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""fer.detection with the real OpenCV Haar cascade on a real portrait (no mocks)."""
+"""fer.detection.detector with the real OpenCV Haar cascade on a real portrait (no mocks)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from support.images import FACE_CENTRE_REGION
 
-from fer import detection
-from fer.detection import Box, DetectorSettings, crop_face, detect_faces, frame_box, iou
+from fer.detection import detector as detection
+from fer.detection.detector import crop_face, detect_faces, frame_box, iou
+from fer.detection.settings import Box, DetectorSettings
 from fer.imageio import ImageDecodeError
-
-#: Where the astronaut's face is (found once by inspection of the 512x512 portrait: hair to chin
-#: spans about x 175..275, y 55..170); a detection's centre must fall in this generous region.
-FACE_CENTRE_REGION = (190, 80, 260, 150)  # x0, y0, x1, y1
 
 
 @pytest.fixture(scope="module")

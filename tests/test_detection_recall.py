@@ -20,8 +20,9 @@ import pytest
 
 from fer.bench import detection as bench
 from fer.bench.latency import ISSUE12_DETECTOR
-from fer.detection import DetectorSettings, find_faces
-from fer.haar import working_scale
+from fer.detection.detector import find_faces
+from fer.detection.haar import working_scale
+from fer.detection.settings import DetectorSettings
 
 pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the backgrounds")
 

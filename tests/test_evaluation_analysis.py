@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer.data import DatasetError, read_csv_bytes
-from fer.evaluate import evaluate
+from fer.evaluation.evaluate import evaluate
 
 
 def test_cells_mistakes_and_most_confused_match_a_direct_computation(classifier, public_test) -> None:

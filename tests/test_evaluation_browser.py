@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.app_server import AppServerError, running_app
-from support.environment import free_port
 
-from ui.eval_report import GALLERY_PX
-from ui.vote_bar import BAR_PX
+from serve.app_server import AppServerError, free_port, running_app
+from ui.evaluation.report import GALLERY_PX
+from ui.evaluation.vote_bar import BAR_PX
 
 pytestmark = pytest.mark.browser
 

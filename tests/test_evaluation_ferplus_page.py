@@ -10,20 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.pages import EVALUATION, open_page
 
-from fer import robustness
 from fer.classifier import Classifier
 from fer.cli import main as cli
 from fer.data import load_split
-from fer.degrade import KINDS
-from fer.evaluate import evaluate
+from fer.evaluation import robustness
+from fer.evaluation.degrade import KINDS
+from fer.evaluation.evaluate import evaluate
+from fer.evaluation.ferplus_eval import disputed_mask
 from fer.ferplus import split_votes
-from fer.ferplus_eval import disputed_mask
 from fer.labels import CLASS_NAMES
 from fer.registry import DEFAULT_MODEL
-from ui.vote_bar import BAR_PX, with_vote_bar
+from ui.evaluation.vote_bar import BAR_PX, with_vote_bar
 
-RUN_TIMEOUT = 300
 SPLIT = "PublicTest"
 
 
@@ -32,8 +32,7 @@ def page(repo_root: Path, fer2013_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     if not (fer2013_dir / "ferplus.csv").is_file():
         pytest.skip("the image-folder copy with ferplus.csv is needed")
     monkeypatch.setenv("FER2013_DIR", str(fer2013_dir))
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    at.switch_page("pages/evaluation.py").run()
+    at = open_page(repo_root, EVALUATION)
     at.selectbox(key="eval_split").set_value(SPLIT).run()
     assert not at.exception, at.exception
     return at
@@ -98,8 +97,7 @@ def test_csv_form_gets_the_same_ferplus_figures_as_the_cli(
     assert cli.main(["evaluate", "--data", str(csv_path), "--split", SPLIT, "--json"]) == 0
     fp = json.loads(capsys.readouterr().out)["ferplus"]
     monkeypatch.setenv("FER2013_DIR", str(csv_path))
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    at.switch_page("pages/evaluation.py").run()
+    at = open_page(repo_root, EVALUATION)
     at.selectbox(key="eval_split").set_value(SPLIT).run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}

@@ -18,12 +18,10 @@ import cv2
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.pages import EVALUATION, open_page
 
-import ui.common
 from ui.plain_text import plain
 
-RUN_TIMEOUT = 300
-EVALUATION = "pages/evaluation.py"
 SPLIT = "PrivateTest"  # the page's default split
 HEADER = "emotion,pixels,Usage"
 DEEP = 1200  # folder levels, above sys.getrecursionlimit() (1000)
@@ -137,11 +135,7 @@ def evaluation_page(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -
         mp.setenv("FER2013_DIR", str(empty))
         mp.setenv("FER_DATA_ROOTS", str(tmp_path_factory.getbasetemp()))  # the cases' folders may be typed
         mp.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("fer-cache")))  # nothing lands in the user cache
-        ui.common._load_classifier.clear()  # another module may have cached a broken model's failure
-        at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-        assert not at.exception, at.exception
-        at.switch_page(EVALUATION).run()
-        assert not at.exception, at.exception
+        at = open_page(repo_root, EVALUATION)
         assert at.text_input(key="eval_path").value == str(empty) and not at.error
         yield at
 

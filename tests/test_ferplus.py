@@ -17,9 +17,9 @@ import pytest
 
 from fer.cli import main as cli
 from fer.data import DatasetError, folder_files, load_split
-from fer.evaluate import evaluate
+from fer.evaluation.evaluate import evaluate
+from fer.evaluation.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.ferplus import SplitVotes, find_votes_file, read_votes, split_votes
-from fer.ferplus_eval import against_majority, disputed_mask, ferplus_report
 from fer.labels import CLASS_NAMES
 
 ANGRY, NEUTRAL = CLASS_NAMES.index("angry"), CLASS_NAMES.index("neutral")

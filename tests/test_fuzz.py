@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 from support.images import encode
 
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.imageio import ImageDecodeError, decode_image, to_rgb_uint8
 
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -11,7 +11,7 @@ from PIL import Image, ImageFile
 from support.images import encode, gradient, png_bytes
 
 from fer import imageio
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.imageio import MAX_PIXELS, MAX_SIDE, ImageDecodeError, decode_image, to_rgb_uint8
 
 

@@ -1,4 +1,5 @@
-"""The engine's modules import each other without cycles (function-level and typing-only imports count too).
+"""The project's modules import each other without cycles (function-level and typing-only imports count too),
+and nothing outside tests/ imports the tests.
 
 A cycle makes import order matter and hides which module owns what (issue 23 found three:
 cli -> video_cli -> video_bench -> cli, overlay <-> pipeline, video <-> video_result).
@@ -9,7 +10,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-FER = Path(__file__).resolve().parent.parent / "fer"
+REPO = Path(__file__).resolve().parent.parent
+FER = REPO / "fer"
+#: Every first-party tree besides the tests: the engine, the runtime helpers, the scripts, the UI and the pages.
+TREES = ("fer", "serve", "scripts", "ui", "pages")
 
 
 def module_name(path: Path) -> str:
@@ -81,7 +85,70 @@ def test_only_the_command_line_and_benchmarks_reach_the_tensorflow_zone() -> Non
         reached = {m for m in fer_imports(path, modules) if m.split(".")[0] in allowed}
         assert not reached, f"fer.{name} imports {sorted(reached)}"
     app = FER.parent
-    for script in [app / "app.py", *sorted((app / "pages").glob("*.py")), *sorted((app / "ui").glob("*.py"))]:
+    for script in [app / "app.py", *sorted((app / "pages").glob("*.py")), *sorted((app / "ui").rglob("*.py"))]:
         text = script.read_text(encoding="utf-8")
         for zone in allowed:
             assert f"fer.{zone}" not in text.replace("python -m fer.train", ""), f"{script.name} names fer.{zone}"
+
+
+def project_files() -> list[Path]:
+    files = [REPO / "app.py"]
+    for tree in TREES:
+        files += [p for p in (REPO / tree).rglob("*.py") if "__pycache__" not in p.parts]
+    return files
+
+
+def dotted_name(path: Path) -> str:
+    """``fer/cli/main.py`` -> ``fer.cli.main``; a package's ``__init__.py`` -> the package."""
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every absolute module name a file imports anywhere (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def project_graph() -> dict[str, set[str]]:
+    """First-party module -> the first-party modules it imports (a name resolved to its longest known module)."""
+    paths = project_files()
+    modules = {dotted_name(p) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        deps = set()
+        for name in imported_names(path):
+            parts = name.split(".")
+            known = next(
+                (".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in modules), None
+            )
+            if known:
+                deps.add(known)
+        graph[dotted_name(path)] = deps - {dotted_name(path)}
+    return graph
+
+
+def test_the_whole_project_has_no_import_cycle() -> None:
+    graph = project_graph()
+    assert {"app", "serve.replicas", "scripts.load_live", "ui.common", "pages.live", "fer.cli.main"} <= set(graph)
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_nothing_outside_the_tests_imports_them() -> None:
+    """The tests use the project, never the other way round: ``tests`` and its ``support`` helpers stay private."""
+    for path in project_files():
+        reached = {n for n in imported_names(path) if n.split(".")[0] in {"tests", "support", "conftest"}}
+        assert not reached, f"{path.relative_to(REPO)} imports {sorted(reached)}"
+
+
+def test_the_engine_imports_no_other_tree() -> None:
+    """``fer`` is the engine: it knows nothing of the UI, the pages, the scripts or the runtime helpers."""
+    for path in (REPO / "fer").rglob("*.py"):
+        reached = {n for n in imported_names(path) if n.split(".")[0] in set(TREES) - {"fer"} | {"app"}}
+        assert not reached, f"{path.relative_to(REPO)} imports {sorted(reached)}"

@@ -42,7 +42,7 @@ def phone_jpeg(astronaut_path: Path) -> bytes:
 def _decode_in_child(data: bytes) -> tuple[float, str]:
     """(+peak RSS in MiB, outcome) of one decode_image call in a fresh process."""
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench_bomb.py"), "--child"],
+        [sys.executable, "-m", "scripts.bench_bomb", "--child"],
         input=data,
         capture_output=True,
         check=True,

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.detection import DetectorSettings, detect_faces, iou
+from fer.detection.detector import detect_faces, iou
+from fer.detection.settings import DetectorSettings
 from fer.fps import FpsMeter
 from fer.labels import CLASS_NAMES
 from fer.live import LiveProcessor, LiveStats

@@ -1,6 +1,6 @@
 """The Live webcam page in a real browser: Chromium streams a fake camera over WebRTC to the running app.
 
-The camera is a .y4m video of the test portrait moving slowly (``tests/support/fakecam.py``), which Chromium
+The camera is a .y4m video of the test portrait moving slowly (``serve/fakecam.py``), which Chromium
 plays with ``--use-file-for-fake-video-capture``. The test presses START in streamlit-webrtc's iframe
 and requires the page's own counters to prove frames reach the model: "Frames processed" rising, a face
 counted and an emotion shown. It records the processed FPS the page reports (test-artifacts/
@@ -19,10 +19,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.app_server import AppServerError, app_process, chromium_path
-from support.environment import free_port
-from support.live_browser import load_average, process_usage
 from support.live_page import ARTIFACTS, FRAMES_TIMEOUT_S, START_TIMEOUT_S, LivePage, streaming
+
+from serve.app_server import AppServerError, app_process, chromium_path, free_port
+from serve.live_browser import load_average, process_usage
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,7 @@
 """The Live page's panel beside the video, driven by a real LiveProcessor on real frames of the portrait.
 
 The page itself needs a WebRTC session (streamlit-webrtc does not run under AppTest), so the panel's
-functions (``ui.live_panel``) are run here through AppTest on a processor that has analysed frames;
+functions (``ui.live.panel``) are run here through AppTest on a processor that has analysed frames;
 ``tests/test_live_browser.py`` presses STOP in Chromium on the real page.
 """
 
@@ -36,7 +36,7 @@ def _fed(classifier, frame: np.ndarray, n: int = 6, mirror: bool = True) -> Live
 
 
 def _panel(processor, playing: bool, start_frames: int) -> None:
-    from ui.live_panel import stats_panel
+    from ui.live.panel import stats_panel
 
     stats_panel(processor, playing, start_frames)
 

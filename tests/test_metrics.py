@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fer.evaluation.metrics import confusion, fit_temperature, per_class, reliability, report, softmax, top_k_accuracies
 from fer.labels import CLASS_NAMES
-from fer.metrics import confusion, fit_temperature, per_class, reliability, report, softmax, top_k_accuracies
 
 
 def one_hot_probs(pred: list[int], confidence: float = 0.7) -> np.ndarray:

@@ -61,7 +61,15 @@ def test_user_clips_only_playable_files_of_that_mood(tmp_path: Path) -> None:
     assert user_clips("happy", tmp_path / "missing") == []
 
 
-def test_browser_formats_are_documented(repo_root: Path) -> None:
-    pages = (repo_root / "docs" / "pages.md").read_text()
-    for suffix in BROWSER_AUDIO:
-        assert f"`{suffix}`" in pages, f"docs/pages.md's mood-music section should list {suffix}"
+def test_every_browser_format_is_offered_in_any_case_and_others_are_not(tmp_path: Path) -> None:
+    """Each format browsers play (upper-case suffixes too) is found with an audio MIME type; formats a
+    browser cannot play (Windows Media, MIDI, AIFF) are never offered."""
+    folder = tmp_path / "happy"
+    folder.mkdir()
+    for i, suffix in enumerate(BROWSER_AUDIO):
+        (folder / f"{i:02d}{suffix.upper() if i % 2 else suffix}").write_bytes(b"x" * 10)
+    for other in (".wma", ".mid", ".aiff"):
+        (folder / f"zz{other}").write_bytes(b"x" * 10)
+    clips = user_clips("happy", tmp_path)
+    assert [p.suffix.lower() for p in clips] == list(BROWSER_AUDIO)
+    assert all(mime_type(p).startswith("audio/") for p in clips)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from support.images import FACE_CENTRE_REGION
 
 from fer.faces import FaceResult, ordered
 from fer.labels import CLASS_NAMES, EMOTION_COLORS_RGB
@@ -41,6 +42,16 @@ def assert_readable(result: Annotation, n_faces: int) -> None:
     assert result.text_px >= MIN_TEXT_PX
 
 
+def assert_faces_at(faces: list[FaceResult], offsets: list[tuple[int, int]]) -> None:
+    """Face ``i`` is the portrait's face in the tile at ``offsets[i]``: its centre lies in the known face
+    region of the portrait, shifted by that tile's position (the order comes from the tiling, not the code)."""
+    assert len(faces) == len(offsets)
+    x0, y0, x1, y1 = FACE_CENTRE_REGION
+    for i, (face, (dx, dy)) in enumerate(zip(faces, offsets)):
+        cx, cy = face.box[0] + face.box[2] / 2, face.box[1] + face.box[3] / 2
+        assert x0 + dx <= cx <= x1 + dx and y0 + dy <= cy <= y1 + dy, f"face {i + 1} is not the tile at {dx, dy}"
+
+
 def _face(box: tuple[int, int, int, int], label: str = "happy", confidence: float = 0.9) -> FaceResult:
     probs = np.full(len(CLASS_NAMES), (1 - confidence) / (len(CLASS_NAMES) - 1), np.float32)
     probs[CLASS_NAMES.index(label)] = confidence
@@ -49,15 +60,14 @@ def _face(box: tuple[int, int, int, int], label: str = "happy", confidence: floa
 
 def test_four_faces_of_a_2x2_group_get_numbered_readable_labels(classifier, portrait) -> None:
     tiled = np.vstack([np.hstack([portrait, portrait])] * 2)
-    faces = ordered(analyze(tiled, classifier))
-    assert len(faces) == 4
+    side = portrait.shape[0]
+    faces = analyze(tiled, classifier)
+    # numbered left to right, top to bottom within a column: left column first
+    assert_faces_at(faces, [(0, 0), (0, side), (side, 0), (side, side)])
     result = draw_faces(tiled, faces)
     assert_readable(result, 4)
     assert [label.text.split(":")[0] for label in result.labels] == ["1", "2", "3", "4"]
-    # numbered left to right (top to bottom within a column), and each label sits by its own face
-    xs, ys = [f.box[0] for f in faces], [f.box[1] for f in faces]
-    assert max(xs[:2]) < min(xs[2:]), "the left column first"
-    assert ys[0] < ys[1] and ys[2] < ys[3], "top to bottom within a column"
+    # each label sits by its own face
     for label in result.labels:
         x, y, w, h = faces[label.face].box
         lx0, ly0, lx1, ly1 = label.rect
@@ -68,12 +78,10 @@ def test_four_faces_of_a_2x2_group_get_numbered_readable_labels(classifier, port
 def test_six_faces_tightly_packed_in_a_row_do_not_share_label_space(classifier, portrait) -> None:
     crop = portrait[0:230, 120:340]  # the face with little around it
     row = np.hstack([crop] * 6)
-    faces = ordered(analyze(row, classifier))
-    assert len(faces) == 6
+    faces = analyze(row, classifier)
+    assert_faces_at(faces, [(220 * i - 120, 0) for i in range(6)])  # numbers run left to right
     result = draw_faces(row, faces)
     assert_readable(result, 6)
-    xs = [f.box[0] for f in faces]
-    assert xs == sorted(xs), "numbers run left to right"
 
 
 def test_labels_wider_than_the_faces_alternate_instead_of_overlapping() -> None:

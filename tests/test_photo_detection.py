@@ -12,24 +12,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from support.images import FACE_CENTRE_REGION
 
-from fer.detection import (
-    Detection,
-    DetectorSettings,
-    detect,
-    find_faces,
-    looks_like_face_crop,
-    suppress_overlaps,
-)
+from fer.detection.detector import Detection, detect, find_faces, looks_like_face_crop, suppress_overlaps
+from fer.detection.haar import cascade_window, working_scale
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult, mood, mood_weights, voters
-from fer.haar import cascade_window, working_scale
 from fer.pipeline import analyze
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (requirements-dev.txt) ships the samples")
-
-#: The face in the 512 px portrait: hair to chin spans about x 175..275, y 55..170 (by inspection);
-#: a detection's centre must fall in this region, scaled and shifted with the portrait.
-FACE_CENTRE_REGION = (190, 80, 260, 150)
 
 
 @pytest.fixture(scope="module")

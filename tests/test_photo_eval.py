@@ -19,10 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from fer.cli.main import main
 from fer.data import DatasetError
+from fer.evaluation.photo_eval import emotion_of, evaluate_photos, open_photo_set, photo_set_from_zip
 from fer.imageio import decode_image
 from fer.labels import CLASS_NAMES
 from fer.options import Options
-from fer.photo_eval import emotion_of, evaluate_photos, open_photo_set, photo_set_from_zip
 from fer.pipeline import analyze
 
 #: Folder name per class: FER2013 names and synonyms, as users name them.

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from fer.classifier import Classifier
-from fer.detection import DetectorSettings, crop_face
+from fer.detection.detector import crop_face
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult, mood
 from fer.labels import CLASS_NAMES, FACE_SIZE
 from fer.overlay import annotate

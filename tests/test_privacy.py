@@ -31,11 +31,11 @@ import streamlit_webrtc
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from support.images import animated, encode
+from support.pages import RUN_TIMEOUT
 
 import ui.common
-from ui.webrtc import parse_ice_servers
+from ui.live.webrtc import parse_ice_servers
 
-RUN_TIMEOUT = 300
 HOME, UPLOAD, EVALUATION, LIVE = "pages/home.py", "pages/upload.py", "pages/evaluation.py", "pages/live.py"
 
 
@@ -412,7 +412,7 @@ def test_no_public_stun_or_turn_server_in_the_sources(repo_root: Path) -> None:
 
 def test_evaluating_uploaded_data_writes_no_cache(classifier, public_test, isolated_cache: Path) -> None:
     """An uploaded CSV's predictions stay in memory: ``persist=False`` leaves the disk cache untouched."""
-    from fer.evaluate import evaluate
+    from fer.evaluation.evaluate import evaluate
 
     subset = public_test.subset(300, seed=7)
     evaluate(classifier, subset, tta=False, persist=False)

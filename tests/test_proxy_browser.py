@@ -1,4 +1,4 @@
-"""Two Streamlit replicas behind nginx on loopback (``scripts/replicas.py``), driven in Chromium.
+"""Two Streamlit replicas behind nginx on loopback (``serve/replicas.py``), driven in Chromium.
 
 What must hold for several replicas to serve the Live page (README, "Several viewers"):
 
@@ -23,12 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.app_server import AppServerError
-from support.environment import free_port
 from support.live_page import START_TIMEOUT_S, LivePage, streaming
 from support.proxy import answered_by, visit
 
-from scripts.replicas import COOKIE_NAME, FAIL_TIMEOUT_S, Deployment, running_replicas
+from serve.app_server import AppServerError, free_port
+from serve.replicas import COOKIE_NAME, FAIL_TIMEOUT_S, Deployment, running_replicas
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

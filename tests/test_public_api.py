@@ -38,7 +38,7 @@ def test_import_fer_stays_light() -> None:
 
 def test_analyze_takes_the_options_the_sidebar_and_the_cli_use(astronaut_path: Path) -> None:
     """One options object: the detector settings in it apply (a minimum face larger than the face finds none)."""
-    from fer.detection import DetectorSettings
+    from fer.detection.settings import DetectorSettings
     from fer.options import Options
 
     assert fer.load_model(Options().model) is fer.load_model()  # the default model, loaded once

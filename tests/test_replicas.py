@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support.environment import free_port
 from support.proxy import answered_by, visit
 
-from scripts.replicas import MAIN_TEMPLATE, main, render, running_nginx, site_config
+from serve.app_server import free_port
+from serve.replicas import MAIN_TEMPLATE, main, render, running_nginx, site_config
 
 
 class _Ok(BaseHTTPRequestHandler):
@@ -99,7 +99,7 @@ def test_replicas_see_the_host_the_browser_asked_for(nginx: str, tmp_path: Path)
 
 def test_https_through_the_proxy(nginx: str, tmp_path: Path) -> None:
     """``--https``: nginx terminates TLS with the self-signed certificate of ``make run-https``."""
-    from scripts.make_cert import ensure_certificate
+    from serve.certs import ensure_certificate
 
     cert, key = ensure_certificate(tmp_path / "certs")
     with backend() as a, running_nginx(free_port(), [a], tmp_path, tls=(cert, key)) as url:

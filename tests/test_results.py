@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from fer.cli.main import main
-from fer.detection import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.imageio import MAX_SIDE
 from fer.labels import CLASS_NAMES
 from fer.results import CSV_COLUMNS, analyze_bytes, results_csv, results_json

@@ -1,4 +1,4 @@
-"""Robustness curves (fer.robustness, ``evaluate --robustness``) with the shipped model on real PublicTest.
+"""Robustness curves (fer.evaluation.robustness, ``evaluate --robustness``) with the shipped model on real PublicTest.
 
 (tests/test_evaluation_robustness.py is about broken input data on the page; this is about degraded faces.)
 """
@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer import robustness
 from fer.cli import main as cli
-from fer.degrade import KINDS
-from fer.robustness import passes, sample_indices
+from fer.evaluation import robustness
+from fer.evaluation.degrade import KINDS
+from fer.evaluation.robustness import passes, sample_indices
 
 SMALL = 300  # faces per pass here: enough to see each curve fall, quick on two busy cores
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support.app_server import AppServerError, running_app
-from support.environment import free_port
 from support.live_page import START_TIMEOUT_S, LivePage, streaming
+
+from serve.app_server import AppServerError, free_port, running_app
 
 pytestmark = pytest.mark.browser
 

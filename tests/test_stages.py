@@ -64,7 +64,7 @@ def test_profile_hook_writes_stages_and_times_the_video_codecs(tmp_path: Path, r
     profile = tmp_path / "profile.json"
     code = (
         "import fractions, time, av, numpy as np\n"
-        "from ui.live_profile import install_from_env\n"
+        "from ui.live.profile import install_from_env\n"
         "assert install_from_env() and install_from_env()  # idempotent\n"
         "from aiortc.codecs.vpx import Vp8Encoder\n"
         "encoder = Vp8Encoder()\n"
@@ -82,7 +82,7 @@ def test_profile_hook_writes_stages_and_times_the_video_codecs(tmp_path: Path, r
 
 
 def test_no_profile_without_the_variable(monkeypatch):
-    from ui.live_profile import install_from_env
+    from ui.live.profile import install_from_env
 
     monkeypatch.delenv("FER_LIVE_PROFILE", raising=False)
     assert install_from_env() is False

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from support.videoclips import TWO_FACES_FPS, two_faces_frames, visible
 
-from fer.detection import DetectorSettings
+from fer.detection.settings import DetectorSettings
 from fer.faces import ordered
 from fer.options import Options
 from fer.stream import FaceStream

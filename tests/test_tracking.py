@@ -1,4 +1,4 @@
-"""fer.tracking: stable face ids, smoothing across frames, and the detect-or-follow schedule."""
+"""fer.tracking and fer.detection.follow: stable face ids, smoothing across frames, the detect-or-follow schedule."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
-from fer.detection import Detection, DetectorSettings, detect, detect_faces, iou
+from fer.detection.detector import Detection, detect, detect_faces, iou
+from fer.detection.follow import DetectOrFollow
+from fer.detection.settings import DetectorSettings
 from fer.faces import FaceResult
 from fer.labels import CLASS_NAMES
-from fer.tracking import TRACK_MAX_MISSED, DetectOrFollow, FaceTracker, Smoother
+from fer.tracking import TRACK_MAX_MISSED, FaceTracker, Smoother
 
 
 def face(box, probs, track_id: int = 1, followed: bool = False) -> FaceResult:
@@ -147,16 +150,16 @@ def portrait_gray(astronaut_path: Path, dx: int) -> np.ndarray:
 
 
 def test_detect_or_follow_scans_in_full_only_when_due(astronaut_path: Path, monkeypatch):
-    import fer.tracking
+    import fer.detection.follow
 
     full_scans: list[float] = []
-    real_detect = fer.tracking.detect
+    real_detect = fer.detection.follow.detect
 
     def counting_detect(gray, settings, known=()):
         full_scans.append(now)
         return real_detect(gray, settings, known)
 
-    monkeypatch.setattr(fer.tracking, "detect", counting_detect)
+    monkeypatch.setattr(fer.detection.follow, "detect", counting_detect)
     finder = DetectOrFollow(interval=1.0)
     settings = DetectorSettings()
     for i, dx in enumerate(range(-40, 41, 4)):  # 21 frames at 10 frames/s: the face drifts right
@@ -192,12 +195,12 @@ def test_interval_zero_scans_every_frame(astronaut_path: Path):
 
 
 def test_a_known_face_skips_the_second_look_and_an_unknown_one_does_not(astronaut_path: Path, monkeypatch):
-    import fer.detection
+    import fer.detection.detector
 
     frame = portrait_gray(astronaut_path, 0)
     looks = []
-    real = fer.detection.second_look
-    monkeypatch.setattr(fer.detection, "second_look", lambda *a: looks.append(a[1]) or real(*a))
+    real = fer.detection.detector.second_look
+    monkeypatch.setattr(fer.detection.detector, "second_look", lambda *a: looks.append(a[1]) or real(*a))
     found = detect(frame, DetectorSettings())
     assert len(found) == 1 and len(looks) >= 1
     looks.clear()
@@ -236,3 +239,13 @@ def test_followed_boxes_are_looked_for_again(astronaut_path: Path):
     finder.follow([first.box])  # the tracker still holds the face there
     (again,) = finder.find(portrait_gray(astronaut_path, 4), settings, 0.2)
     assert again.score is None and iou(again.box, first.box) > 0.7  # followed, not a full scan (due at 60 s)
+
+
+def test_one_smoothing_ceiling_for_the_options_and_the_smoother() -> None:
+    from fer.options import Options
+    from fer.tracking import MAX_SMOOTHING
+
+    assert Options(smoothing=MAX_SMOOTHING).smoothing == MAX_SMOOTHING
+    with pytest.raises(ValueError, match="smoothing"):
+        Options(smoothing=MAX_SMOOTHING + 0.01)
+    assert Smoother(0.999).strength == MAX_SMOOTHING

@@ -32,16 +32,14 @@ from support.images import (
     sixteen_bit_gray,
     with_exif_orientation,
 )
+from support.pages import UPLOAD, open_page
 
 import ui.common
 from fer.classifier import DEFAULT_MODEL
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.imageio import ImageDecodeError, decode_image
 from fer.pipeline import analyze
 from fer.results import analyze_bytes
-
-RUN_TIMEOUT = 300
-UPLOAD = "pages/upload.py"
 
 
 @dataclass(frozen=True)
@@ -184,19 +182,11 @@ def box_text(box: Block) -> str:
     return "\n".join(str(el.value) for kind in ("markdown", "warning", "error", "info") for el in box.get(kind))
 
 
-def open_upload(repo_root: Path) -> AppTest:
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    assert not at.exception, at.exception
-    at.switch_page(UPLOAD).run()
-    assert not at.exception, at.exception
-    return at
-
-
 @pytest.fixture(scope="module")
 def all_at_once(repo_root: Path, files: dict[str, bytes], astronaut_path: Path) -> AppTest:
     """The Upload page after every bad file and the real photo were dropped in one go."""
     ui.common._load_classifier.clear()  # an earlier test may have cached a broken model's failure path
-    at = open_upload(repo_root)
+    at = open_page(repo_root, UPLOAD)
     uploads = [(name, data, "application/octet-stream") for name, data in files.items()]
     uploads.append(("astronaut.png", astronaut_path.read_bytes(), "image/png"))
     at.file_uploader(key="upload_files").set_value(uploads).run()
@@ -306,7 +296,7 @@ def test_broken_model_is_explained_on_the_upload_page(
         shutil.copy(tflite, models_dir)
         other = {"class_names": ["angry", "happy"]} if "classes" in defect else {"input_shape": [64, 64, 1]}
         card.write_text(_card_with(model_stem, **other))
-    at = open_upload(repo_root)
+    at = open_page(repo_root, UPLOAD)
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and f"The model '{DEFAULT_MODEL}' cannot be used." in errors[0], errors
     assert phrase in errors[0], errors

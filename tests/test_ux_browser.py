@@ -2,7 +2,7 @@
 
 * Opened at a network address over plain HTTP (like Streamlit's "Network URL"), the Live page says in
   plain words that the browser blocks the camera there and how to fix it; over HTTPS with the
-  certificate ``make run-https`` makes (scripts/make_cert.py), the same address is a secure context.
+  certificate ``make run-https`` makes (serve/certs.py), the same address is a secure context.
   A host name mapped to the loopback address stands in for the LAN address: Chromium treats every
   127.0.0.0/8 address and ``localhost`` as secure (checked: 127.0.0.2 is secure too), but not a name.
 * A browser without a camera gets "No camera found" instead of "NotFoundError: Requested device not found".
@@ -22,10 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from support.app_server import CHROMIUM_ARGS, AppServerError, running_app
-from support.environment import free_port
 
-from scripts.make_cert import ensure_certificate
+from serve.app_server import CHROMIUM_ARGS, AppServerError, free_port, running_app
+from serve.certs import ensure_certificate
 from ui.photo_view import FILE_COLUMN_PX
 
 pytestmark = pytest.mark.browser

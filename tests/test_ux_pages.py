@@ -268,8 +268,8 @@ def test_evaluation_exports_its_figures_and_charts_save_as_png(repo_root: Path, 
     import csv as csv_module
     import io
 
-    from fer.eval_export import confusion_csv, metrics_csv, per_class_csv, predictions_csv
-    from fer.evaluate import evaluate
+    from fer.evaluation.evaluate import evaluate
+    from fer.evaluation.export import confusion_csv, metrics_csv, per_class_csv, predictions_csv
 
     at = open_page(repo_root, EVALUATION)
     at.selectbox(key="eval_split").set_value("PublicTest").run()

@@ -1,4 +1,4 @@
-"""fer.video / fer.videoio on synthetic clips of real faces: ids, timelines, CSV/JSON, output video, bad files.
+"""fer.video.analyse and .reader on synthetic clips of real faces: ids, timelines, CSV/JSON, output video, bad files.
 
 Expected values come from the scene script (which face is visible when) and from running the
 engine's own per-frame pipeline on the decoded frames, never from hard-coded model outputs.
@@ -24,14 +24,14 @@ from support.videoclips import (
     visible,
 )
 
-from fer.detection import detect_faces
+from fer.detection.detector import detect_faces
 from fer.faces import mood as faces_mood
 from fer.labels import CLASS_NAMES
 from fer.options import Options
 from fer.pipeline import classify_boxes
 from fer.tracking import TRACK_MAX_MISSED
-from fer.video import analyse_video
-from fer.videoio import ANALYSIS_MAX_SIDE, VideoError, VideoReader
+from fer.video.analyse import analyse_video
+from fer.video.reader import ANALYSIS_MAX_SIDE, VideoError, VideoReader
 
 
 @pytest.fixture(scope="module")

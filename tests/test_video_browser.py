@@ -12,9 +12,9 @@ from pathlib import Path
 
 import av
 import pytest
-from support.app_server import CHROMIUM_ARGS, AppServerError, running_app
-from support.environment import free_port
 from support.videoclips import TWO_FACES_FPS
+
+from serve.app_server import CHROMIUM_ARGS, AppServerError, free_port, running_app
 
 pytestmark = pytest.mark.browser
 

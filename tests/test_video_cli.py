@@ -16,7 +16,7 @@ from support.videoclips import TWO_FACES_FPS
 from fer.cli.main import main
 from fer.labels import CLASS_NAMES
 from fer.options import Options
-from fer.video import analyse_video
+from fer.video.analyse import analyse_video
 
 
 @pytest.fixture(scope="module")

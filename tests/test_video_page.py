@@ -7,20 +7,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support.pages import RUN_TIMEOUT, VIDEO, open_page, texts
 from support.videoclips import clip_bytes, scene
 
 from fer.options import Options
-from fer.video import analyse_video
-
-RUN_TIMEOUT = 300
-VIDEO = "pages/video.py"
-
-
-def open_video_page(repo_root: Path) -> AppTest:
-    at = AppTest.from_file(str(repo_root / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    at.switch_page(VIDEO).run()
-    assert not at.exception, at.exception
-    return at
+from fer.video.analyse import analyse_video
 
 
 def analyse(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -36,13 +27,8 @@ def analyse(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
-def texts(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "subheader", "title", "info", "warning", "error", "success")
-    return "\n".join(str(el.value) for kind in kinds for el in getattr(at, kind))
-
-
 def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_clip: bytes, classifier) -> None:
-    at = open_video_page(repo_root)
+    at = open_page(repo_root, VIDEO)
     cap = st.get_option("server.maxUploadSize")
     assert f"up to **{cap} MB**" in texts(at)
     at = analyse(at, "two_faces.mp4", two_faces_clip)
@@ -94,7 +80,7 @@ def test_video_page_results_downloads_and_scrubber(repo_root: Path, two_faces_cl
 
 
 def test_video_page_bad_files_and_cancel(repo_root: Path, video_faces, astronaut_path: Path) -> None:
-    at = open_video_page(repo_root)
+    at = open_page(repo_root, VIDEO)
     for name, data, message in [
         ("empty.mp4", b"", "empty.mp4 is empty (0 bytes)."),
         ("photo.mp4", astronaut_path.read_bytes(), "photo.mp4 is an image (PNG), not a video"),

@@ -1,10 +1,10 @@
-"""ui.webrtc: the Live page's STUN/TURN (ICE) server setting."""
+"""ui.live.webrtc: the Live page's STUN/TURN (ICE) server setting."""
 
 from __future__ import annotations
 
 import pytest
 
-from ui.webrtc import parse_ice_servers
+from ui.live.webrtc import parse_ice_servers
 
 
 def test_parse_ice_servers():
@@ -23,7 +23,7 @@ def test_parse_ice_servers():
 
 # ----------------------------------------------------------------------------- releasing a stream
 def test_server_ice_servers_come_from_the_deployer_and_never_fail():
-    from ui.webrtc import server_ice_servers
+    from ui.live.webrtc import server_ice_servers
 
     assert server_ice_servers(None) == [] and server_ice_servers("not a url") == []
     assert server_ice_servers("turn:turn.example.org:3478") == [{"urls": "turn:turn.example.org:3478"}]
@@ -38,7 +38,7 @@ def test_end_session_on_disconnect_uses_a_streamlit_internal_that_still_exists()
     from streamlit.runtime.runtime import Runtime
     from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
 
-    from ui.webrtc import end_session_on_disconnect
+    from ui.live.webrtc import end_session_on_disconnect
 
     assert end_session_on_disconnect() is False
     assert callable(WebsocketSessionManager.mark_session_nonresumable)
@@ -48,7 +48,7 @@ def test_end_session_on_disconnect_uses_a_streamlit_internal_that_still_exists()
 def test_collect_garbage_soon_runs_in_the_background():
     import gc
 
-    from ui.webrtc import collect_garbage_soon
+    from ui.live.webrtc import collect_garbage_soon
 
     before = gc.get_stats()[2]["collections"]
     timer = collect_garbage_soon(0.0)

@@ -183,7 +183,7 @@ def _field(obj: Any, name: str) -> Any:
 def reliability_figure(reliability: Any, height: int = 360) -> go.Figure:
     """Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration.
 
-    Accepts ``fer.metrics.Reliability`` or its dict form (as stored in the model card); empty bins are
+    Accepts ``fer.evaluation.metrics.Reliability`` or its dict form (as stored in the model card); empty bins are
     left out. Hovering a bar shows its face count and mean confidence.
     """
     edges = np.asarray(_field(reliability, "bin_edges"), dtype=np.float64)

@@ -1,14 +1,12 @@
 """Streamlit glue shared by every page: the cached classifier, the sidebar settings, friendly errors.
 
+Widget values kept across pages are :mod:`ui.widget_state`'s; the session's photos are :mod:`ui.photo_store`'s.
+
 The engine (``fer``) knows nothing of Streamlit; this module is the only place pages get the model and
 the user's settings from, so all pages and all webcam threads share one loaded classifier.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -20,7 +18,7 @@ from ui.server_guard import protect_server_process
 protect_server_process()
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card  # noqa: E402
-from fer.detection import DetectorSettings  # noqa: E402
+from fer.detection.settings import DetectorSettings  # noqa: E402
 from fer.options import Options  # noqa: E402
 
 #: Session-state key of the sidebar's :class:`fer.options.Options`, read by every page.
@@ -132,130 +130,3 @@ def sidebar() -> Options:
 def current_settings() -> Options:
     """The sidebar's latest values (defaults before the sidebar first ran)."""
     return st.session_state.get(SETTINGS_KEY, Options())
-
-
-# ----------------------------------------------------------------------------- state across pages
-#: Session-state key of the saved widget values (a dict: widget key -> last value).
-_KEPT_VALUES = "_kept_widget_values"
-#: Runs of this session so far, and the run in which each kept widget was last drawn.
-_KEPT_RUN, _KEPT_DRAWN = "_kept_run", "_kept_drawn_in_run"
-
-
-def kept(key: str, default: Any = None) -> str:
-    """The key for a widget whose value must survive a round trip to another page; pass it as ``key=``.
-
-    Streamlit deletes a widget's value at the end of the first run that does not draw it (the user is
-    on another page). :func:`keep_widget_state`, called by app.py at the start of every run, saves
-    these widgets' values just before that happens; here, before the widget is drawn again, the saved
-    value (else ``default``) is put back. Give the widget no ``value``/``index`` of its own: the
-    default goes here, so Streamlit never sees two competing defaults.
-    """
-    saved: dict[str, Any] = st.session_state.setdefault(_KEPT_VALUES, {})
-    if key not in st.session_state:
-        if key in saved:
-            st.session_state[key] = saved[key]
-        elif default is not None:
-            st.session_state[key] = default
-    elif _remounted(key):
-        # Drawn again after a run without it (e.g. the page showed no photo): Streamlit does not tell the
-        # browser the value it still holds, so the switch would be drawn off while the page acts on "on"
-        # (issue 24). Writing the value back makes Streamlit send it with the widget.
-        st.session_state[key] = st.session_state[key]
-    saved.setdefault(key, st.session_state.get(key))
-    st.session_state.setdefault(_KEPT_DRAWN, {})[key] = st.session_state.get(_KEPT_RUN, 0)
-    return key
-
-
-def _remounted(key: str) -> bool:
-    """True when the kept widget ``key`` was not drawn in the previous run (it is being drawn anew)."""
-    last = st.session_state.get(_KEPT_DRAWN, {}).get(key)
-    return last is None or last < st.session_state.get(_KEPT_RUN, 0) - 1
-
-
-def kept_value(key: str, default: Any = None) -> Any:
-    """A kept widget's value, also while the widget is not drawn (e.g. a setting of a photo not shown)."""
-    if key in st.session_state:
-        return st.session_state[key]
-    return st.session_state.get(_KEPT_VALUES, {}).get(key, default)
-
-
-def keep_widget_state() -> None:
-    """Save the current value of every :func:`kept` widget (app.py calls this first thing in each run)."""
-    saved: dict[str, Any] = st.session_state.setdefault(_KEPT_VALUES, {})
-    for key in saved:
-        if key in st.session_state:
-            saved[key] = st.session_state[key]
-    st.session_state[_KEPT_RUN] = st.session_state.get(_KEPT_RUN, 0) + 1
-
-
-def forget_kept(key: str) -> None:
-    """Drop a kept widget's saved value (e.g. a per-photo toggle once the photo is removed)."""
-    st.session_state.setdefault(_KEPT_VALUES, {}).pop(key, None)
-    st.session_state.pop(key, None)
-
-
-# ----------------------------------------------------------------------------- photos of this session
-_PHOTOS = "_session_photos"
-
-
-@dataclass(frozen=True)
-class StoredPhoto:
-    """A photo the user gave this session (uploaded or taken), kept in memory only, never on disk."""
-
-    name: str
-    data: bytes
-    digest: str  # sha256 of the bytes: the cache key of its analysis
-    source: str = "upload"  # "upload" or "camera"
-
-    @property
-    def key(self) -> str:
-        """Identity in the store: the same bytes under the same name are one photo."""
-        return f"{self.digest[:16]}:{self.name}"
-
-
-def session_photos() -> dict[str, StoredPhoto]:
-    """This session's photos, in the order they were added (survives page switches, never on disk)."""
-    return st.session_state.setdefault(_PHOTOS, {})
-
-
-def add_photo(photo: StoredPhoto) -> None:
-    session_photos().setdefault(photo.key, photo)
-
-
-def remove_photo(key: str) -> None:
-    """Forget a photo, its analyses and its kept per-photo choices (widget keys start with its key)."""
-    session_photos().pop(key, None)
-    _results().pop(key, None)
-    saved = st.session_state.get(_KEPT_VALUES, {})
-    for widget_key in [k for k in saved if k.startswith(key)]:
-        del saved[widget_key]
-
-
-def clear_photos() -> None:
-    for key in list(session_photos()):
-        remove_photo(key)
-
-
-_RESULTS = "_session_results"
-
-
-def _results() -> dict[str, dict[Hashable, Any]]:
-    return st.session_state.setdefault(_RESULTS, {})
-
-
-def remembered_result(photo_key: str, settings_key: Hashable, compute: Callable[[], Any]) -> Any:
-    """The analysis of a stored photo under these settings, computed once and kept for the session.
-
-    Only the latest few settings per photo are kept, so toggling back and forth is instant while the
-    memory stays bounded by the photos in the store.
-    """
-    per_photo = _results().setdefault(photo_key, {})
-    if settings_key not in per_photo:
-        per_photo[settings_key] = compute()
-        while len(per_photo) > _RESULTS_PER_PHOTO:
-            per_photo.pop(next(iter(per_photo)))
-    return per_photo[settings_key]
-
-
-#: Settings combinations remembered per photo (e.g. detected faces and whole-image mode, TTA on/off).
-_RESULTS_PER_PHOTO = 4

@@ -3,7 +3,7 @@
 One photo: the annotated image (faces numbered left to right, the same numbers as the list beside it),
 each face's crop, coloured probability bars and top 3, the overall mood, the annotated download.
 Many photos: a compact, sortable table first (thumbnail, faces, top emotion, confidence, status) and
-the details of the one picked. Analyses are kept per session (:func:`ui.common.remembered_result`),
+the details of the one picked. Analyses are kept per session (:func:`ui.photo_store.remembered_result`),
 so switching pages and back shows them again at once.
 """
 
@@ -21,22 +21,15 @@ import streamlit as st
 from fer.classifier import Classifier
 from fer.faces import FaceResult, voters
 from fer.faces import mood as overall_mood
-from fer.labels import CLASS_NAMES
+from fer.labels import CLASS_NAMES, top_label
 from fer.music import mime_type, synth_clip, user_clips
 from fer.results import ImageResult, analyze_bytes, annotated_png, digest, fit_within, png_side
 from ui.charts import probability_bars
-from ui.common import (
-    StoredPhoto,
-    add_photo,
-    current_settings,
-    kept,
-    kept_value,
-    remembered_result,
-    remove_photo,
-    session_photos,
-)
+from ui.common import current_settings
+from ui.photo_store import StoredPhoto, add_photo, remembered_result, remove_photo, session_photos
 from ui.plain_text import plain, plain_message
 from ui.results import enlarge, face_caption, faces_table, mood_hint, settings_note, source_note, uncertain_note
+from ui.widget_state import kept, kept_value
 
 #: Up to this many faces per image get full details inline; beyond it, a table and one face at a time.
 DETAIL_LIMIT = 4
@@ -350,7 +343,7 @@ def mood_music(faces: Sequence[FaceResult], key: str, scope: str = "this photo")
         st.caption("No face, no mood: the music starts once a face is found.")
         return
     mood = overall_mood(list(faces))
-    emotion = CLASS_NAMES[int(np.argmax(mood))]
+    emotion = top_label(mood)
     clips = user_clips(emotion)
     st.markdown(f"Overall mood of {scope}: **{emotion}** ({len(faces)} face{'s' if len(faces) != 1 else ''})")
     if clips:

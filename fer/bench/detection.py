@@ -1,7 +1,7 @@
 """Detection recall by face size and frame size, false boxes and ms per frame (``fer bench``, issue 20).
 
 Speed alone hid lost faces: every speed figure had been measured on one large face. Here real faces are
-pasted at known sizes onto face-free backgrounds and the detector (:func:`fer.detection.find_faces`,
+pasted at known sizes onto face-free backgrounds and the detector (:func:`fer.detection.detector.find_faces`,
 what ``fer.analyze`` runs) is scored on them:
 
 - faces: the astronaut portrait, the real photos in ``faces/real/`` and, when FER2013 is given, its
@@ -28,7 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.detection import Box, DetectorSettings, find_faces, iou
+from fer.detection.detector import find_faces, iou
+from fer.detection.settings import Box, DetectorSettings
 
 #: (frame width, height, face sizes): px at 640x480, else fractions of the short side.
 FRAMES: tuple[tuple[int, int, tuple[float, ...]], ...] = (

@@ -28,9 +28,10 @@ import numpy as np
 
 from fer.classifier import Classifier, ModelError
 from fer.data import load_split
-from fer.detection import DetectorSettings
+from fer.detection.settings import DetectorSettings
+from fer.evaluation.metrics import report
 from fer.labels import FACE_SIZE
-from fer.metrics import report
+from fer.locations import faces_dir
 from fer.options import Options
 
 #: The photo detector before issue 12, for the speed comparison printed beside today's.
@@ -64,8 +65,7 @@ ISSUE12_DETECTOR = DetectorSettings(
 
 
 def astronaut_path() -> Path:
-    base = os.environ.get("FER_FACES_DIR") or Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
-    return Path(base) / "astronaut.png"
+    return faces_dir() / "astronaut.png"
 
 
 def webcam_frame(width: int = 640, height: int = 480) -> np.ndarray:

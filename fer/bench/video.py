@@ -37,9 +37,10 @@ import numpy as np
 
 from fer.bench.latency import webcam_frame
 from fer.classifier import Classifier
+from fer.locations import IMPORT_ROOT
 from fer.options import Options
-from fer.video import analyse_video
-from fer.videowrite import encode_video
+from fer.video.analyse import analyse_video
+from fer.video.writer import encode_video
 
 SPEED_CLIP_S = 10
 #: The speed figures are medians over this many rounds (see _interleaved_fps).
@@ -163,7 +164,7 @@ def _peak_rss_mb(clip: Path, model: str, workdir: Path) -> dict:
         [sys.executable, "-c", _RSS_CHILD, *cli],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=IMPORT_ROOT,
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return {**figures, "exit_code": done.returncode, "seconds": time.perf_counter() - start}

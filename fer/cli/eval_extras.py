@@ -14,11 +14,11 @@ from pathlib import Path
 
 from fer.classifier import Classifier
 from fer.data import SplitData
-from fer.evaluate import Evaluation
+from fer.evaluation.evaluate import Evaluation
+from fer.evaluation.ferplus_eval import ferplus_report
+from fer.evaluation.robustness import passes, robustness
 from fer.ferplus import SplitVotes, split_votes
-from fer.ferplus_eval import ferplus_report
 from fer.labels import CLASS_NAMES
-from fer.robustness import passes, robustness
 
 
 def add_evaluate_extras(p: argparse.ArgumentParser) -> None:

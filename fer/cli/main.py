@@ -4,7 +4,7 @@
 "probs": {…}, "source": …, "detection_score": …}], "status": …, "size": [w, h]}]`` (built by
 :mod:`fer.results`, as the Upload page's export); boxes are in the photo's own pixels. An unreadable file
 gets ``"error": "…"`` and an empty face list instead of aborting. ``evaluate --photos DIR`` evaluates the
-whole photo pipeline on the user's own labelled photos (:mod:`fer.photo_eval`).
+whole photo pipeline on the user's own labelled photos (:mod:`fer.evaluation.photo_eval`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def cmd_evaluate(args: argparse.Namespace, classifier: Classifier) -> int:
     if args.photos is not None:
         return cmd_evaluate_photos(args, classifier)
 
-    from fer.evaluate import evaluate
+    from fer.evaluation.evaluate import evaluate
 
     if args.data is None:
         raise DatasetError("no FER2013 data: pass --data PATH or set FER2013_DIR")
@@ -185,8 +185,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
     """``evaluate --model A --model B``: both on the same split and TTA setting, and B's deltas over A."""
-    from fer.compare import Comparison
-    from fer.evaluate import evaluate
+    from fer.evaluation.compare import Comparison
+    from fer.evaluation.evaluate import evaluate
 
     if args.data is None:
         raise DatasetError("no FER2013 data: pass --data PATH or set FER2013_DIR")
@@ -222,7 +222,7 @@ def cmd_compare(args: argparse.Namespace, a: Classifier, b: Classifier) -> int:
     return 0
 
 
-def _report_json(rep) -> dict:  # noqa: ANN001 - fer.metrics.Report
+def _report_json(rep) -> dict:  # noqa: ANN001 - fer.evaluation.metrics.Report
     """The stable JSON fields of ``evaluate --json``."""
     return {
         "split": rep.split,
@@ -241,7 +241,7 @@ def cmd_evaluate_photos(args: argparse.Namespace, classifier: Classifier) -> int
     """``evaluate --photos DIR``: the full photo pipeline on the user's labelled photos."""
     from tqdm.auto import tqdm
 
-    from fer.photo_eval import evaluate_photos, open_photo_set, print_report
+    from fer.evaluation.photo_eval import evaluate_photos, open_photo_set, print_report
 
     photos = open_photo_set(args.photos)
     options = from_args(args, classifier.name)

@@ -1,7 +1,7 @@
 """``python -m fer video IN [--out annotated.mp4] [--csv PATH] [--json PATH] [--fps N]``, and ``--bench``.
 
 Prints one line per tracked face (time on screen, main emotion, share of time per emotion); the CSV
-and JSON files hold the same fields as the Video page's downloads (``fer.video.VideoAnalysis``).
+and JSON files hold the same fields as the Video page's downloads (``fer.video.analyse.VideoAnalysis``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from fer.classifier import Classifier
 from fer.options import from_args
-from fer.video import analyse_video
-from fer.video_result import VideoAnalysis
+from fer.video.analyse import analyse_video
+from fer.video.result import VideoAnalysis
 
 
 def add_video_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

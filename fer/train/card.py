@@ -17,8 +17,8 @@ import numpy as np
 
 from fer.classifier import Classifier, file_sha256
 from fer.data import load_split
+from fer.evaluation.metrics import fit_temperature, reliability, report, softmax
 from fer.labels import CLASS_NAMES, FACE_SIZE, SPLITS
-from fer.metrics import fit_temperature, reliability, report, softmax
 from fer.train.convert import keras_to_tflite
 from fer.train.model import as_recipe, build_model, count_macs
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from fer.classifier import Classifier
 from fer.data import DatasetError, default_data_dir, load_split
+from fer.evaluation.metrics import reliability, top_k_accuracies
 from fer.ferplus import split_votes
 from fer.labels import SPLITS
-from fer.metrics import reliability, top_k_accuracies
 
 #: Where the original CSV lies beside the image folders in this project's data layout.
 DEFAULT_CSV = "fer2013-csv/fer2013.csv.gz"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from fer.labels import CLASS_NAMES
+from serve.live_browser import FIRST_LOAD_S, LiveTab
 
 from .environment import REPO_ROOT
-from .live_browser import FIRST_LOAD_S, LiveTab
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 START_TIMEOUT_S = FIRST_LOAD_S  # app start and first session (loads the model) on a loaded 2-core machine

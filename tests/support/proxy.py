@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from scripts.replicas import COOKIE_NAME
+from serve.replicas import COOKIE_NAME
 
 
 def answered_by(header: str) -> str:

@@ -1,6 +1,6 @@
 """Synthetic video clips for the video tests, built from the test portrait and real FER2013 faces.
 
-The scenes are drawn here and encoded with :func:`fer.videowrite.encode_video` (PyAV), so every test
+The scenes are drawn here and encoded with :func:`fer.video.writer.encode_video` (PyAV), so every test
 knows exactly which face is visible in which frame.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.detection import detect_faces
-from fer.videowrite import encode_video
+from fer.detection.detector import detect_faces
+from fer.video.writer import encode_video
 
 W, H = 640, 480
 BACKGROUND = 110
@@ -82,7 +82,7 @@ def two_faces_frames(faces: Faces) -> list[np.ndarray]:
 
 
 def clip_bytes(frames: list[np.ndarray], fps: float = 10, **kwargs) -> bytes:
-    """The frames encoded in memory (keyword arguments as :func:`fer.videowrite.encode_video`)."""
+    """The frames encoded in memory (keyword arguments as :func:`fer.video.writer.encode_video`)."""
     buf = io.BytesIO()
     encode_video(buf, frames, fps, **kwargs)
     return buf.getvalue()
