@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
+from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card, show_models_table
 from ui.widget_state import kept
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
@@ -83,6 +83,9 @@ with st.expander(f"…or upload a fer2013.csv (up to {UPLOAD_LIMIT_MB} MB)"):
     )
 if split == "Training":
     st.warning("The model was trained on the Training split: accuracy there is optimistic, not a test result.")
+
+with st.expander("All installed models, side by side on both FER2013 forms and on real faces"):
+    show_models_table()
 
 data: SplitData | None = None
 try:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from fer.data import default_data_dir
 from fer.registry import DEFAULT_MODEL, list_models
-from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card
+from ui.common import current_settings, ensure_app_navigation, load_classifier, model_card, show_models_table
 from ui.results import FORM_NAMES, data_form, duration, millions, pct, stored_evaluation, trained_form
 
 DEFAULT_RULE = (
@@ -14,17 +14,6 @@ DEFAULT_RULE = (
     "annotators' majority on PublicTest, both FER2013 forms), then with FER2013's own labels. The sidebar "
     "switches models; the table below gives every model's figures on each form."
 )
-
-
-def form_columns(card: dict) -> dict[str, float | None]:
-    """PrivateTest top-1 and FER+ agreement on each FER2013 form, from a card's ``forms`` block."""
-    forms = card.get("forms") or {}
-    out: dict[str, float | None] = {}
-    for key, label in (("equalised", "folders"), ("original", "CSV")):
-        private = (forms.get(key) or {}).get("PrivateTest") or {}
-        out[f"top-1 {label}"] = private.get("top1")
-        out[f"FER+ {label}"] = (private.get("ferplus") or {}).get("top1")
-    return out
 
 
 ensure_app_navigation()  # a deep link opened first still gets the app shell
@@ -101,32 +90,6 @@ if classifier is not None and card is not None:
 elif classifier is not None:
     st.warning(f"The model '{name}' has no readable model card, so there is nothing to summarise here.")
 
-models = list_models()
-if len(models) > 1:
+if len(list_models()) > 1:
     st.subheader("All installed models", anchor=False)
-    rows = []
-    for other in models:
-        other_card = model_card(other) or {}
-        tta = bool(other_card.get("default_tta", False))
-        public, private = (stored_evaluation(other_card, s, tta) or {} for s in ("PublicTest", "PrivateTest"))
-        recipe = other_card.get("architecture", {}).get("recipe", {})
-        rows.append(
-            {
-                "model": other + (" (default)" if other == DEFAULT_MODEL else ""),
-                **form_columns(other_card),
-                "PublicTest top-1": public.get("top1"),
-                "PrivateTest top-1": private.get("top1"),
-                "PrivateTest top-2": private.get("top2"),
-                "ECE": private.get("ece"),
-                "recipe": f"{recipe.get('name', '?')}, {other_card.get('training', {}).get('epochs', '?')} epochs",
-            }
-        )
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(rows, hide_index=True, column_config={c: percent for c in rows[0] if c not in ("model", "recipe")})
-    st.caption(
-        "Figures from each model card (served settings). *folders*: the histogram-equalised image-folder copy "
-        "of FER2013; *CSV*: the original `fer2013.csv` pixels; *FER+*: agreement with the majority of the FER+ "
-        "annotators (how people read the face). The card's `evaluation` block (last columns) is on the form the "
-        "model was trained on. The default is chosen on PublicTest; PrivateTest is only reported. The Evaluation "
-        "page compares any two side by side on your copy of FER2013."
-    )
+    show_models_table()

@@ -174,3 +174,19 @@ def test_broken_model_shows_clear_message(repo_root: Path, broken_model: Path, p
     at = open_page(repo_root, page)
     errors = [e.value for e in at.error]
     assert any("cannot be used" in e and "corrupt TFLite model" in e for e in errors), errors
+
+
+def test_home_and_evaluation_compare_every_model_on_both_forms_and_real_faces(repo_root: Path) -> None:
+    """Issue 31 item 4: every installed model side by side, on both FER2013 forms and on the real faces,
+    with the figures of its card."""
+    from fer.registry import list_models
+
+    names = list_models(MODELS_DIR)
+    for page in (HOME, EVALUATION):
+        at = open_page(repo_root, page)
+        table = next(d.value for d in at.dataframe if "real faces" in d.value.columns)
+        assert [m.replace(" (default)", "") for m in table["model"]] == names
+        for name, row in zip(names, table.itertuples(index=False)):
+            card = json.loads((MODELS_DIR / f"{name}.json").read_text())
+            assert row[table.columns.get_loc("top-1 CSV")] == card["forms"]["original"]["PrivateTest"]["top1"]
+            assert row[table.columns.get_loc("real faces")] == card["real_faces"]["top1"]

@@ -130,3 +130,43 @@ def sidebar() -> Options:
 def current_settings() -> Options:
     """The sidebar's latest values (defaults before the sidebar first ran)."""
     return st.session_state.get(SETTINGS_KEY, Options())
+
+
+def _form_columns(card: dict) -> dict[str, float | None]:
+    """PrivateTest top-1 and FER+ agreement on each FER2013 form (``forms``), and the real faces read right."""
+    forms = card.get("forms") or {}
+    out: dict[str, float | None] = {}
+    for key, label in (("equalised", "folders"), ("original", "CSV")):
+        private = (forms.get(key) or {}).get("PrivateTest") or {}
+        out[f"top-1 {label}"] = private.get("top1")
+        out[f"top-2 {label}"] = private.get("top2")
+        out[f"ECE {label}"] = private.get("ece")
+        out[f"FER+ {label}"] = (private.get("ferplus") or {}).get("top1")
+    real = card.get("real_faces") or {}
+    out["real faces"] = real.get("top1")
+    out["real neutral read neutral"] = ((real.get("per_class") or {}).get("neutral") or {}).get("recall")
+    return out
+
+
+def show_models_table() -> None:
+    """Every installed model side by side on both FER2013 forms and on the real faces (Home, Evaluation)."""
+    rows = []
+    for name in list_models():
+        card = model_card(name) or {}
+        recipe = card.get("architecture", {}).get("recipe", {})
+        rows.append(
+            {
+                "model": name + (" (default)" if name == DEFAULT_MODEL else ""),
+                **_form_columns(card),
+                "recipe": f"{recipe.get('name', '?')}, {card.get('training', {}).get('epochs', '?')} epochs",
+            }
+        )
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(rows, hide_index=True, column_config={c: percent for c in rows[0] if c not in ("model", "recipe")})
+    st.caption(
+        "PrivateTest figures from each model card (served settings). *folders*: the histogram-equalised "
+        "image-folder copy of FER2013; *CSV*: the original `fer2013.csv` pixels; *FER+*: agreement with the "
+        "majority of the FER+ annotators (how people read the face); *real faces*: 800 real photos (neutral and "
+        "happy) through the whole photo pipeline. Models are chosen on PublicTest and the real faces; PrivateTest "
+        "is only reported."
+    )

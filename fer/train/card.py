@@ -128,10 +128,14 @@ def finalize(out: Path, ckpt_dir: Path, data: str, eval_limit: int = 0) -> dict:
         },
         evaluation=evaluation,
     )
-    from fer.train.card_forms import forms_block  # both FER2013 forms, with the card's final temperature
+    from fer.train.card_forms import forms_block, real_faces_block  # with the card's final temperature
 
     if not eval_limit:  # full splits only: a smoke run's card stays quick
-        card["forms"] = forms_block(Classifier(tflite, card, keras_path, name=out.name))
+        served = Classifier(tflite, card, keras_path, name=out.name)
+        card["forms"] = forms_block(served)
+        real = real_faces_block(served)
+        if real is not None:
+            card["real_faces"] = real
     tmp = card_path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(card, indent=1, allow_nan=True))
     os.replace(tmp, card_path)

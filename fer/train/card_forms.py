@@ -19,8 +19,10 @@ import numpy as np
 from fer.classifier import Classifier
 from fer.data import DatasetError, default_data_dir, load_split
 from fer.evaluation.metrics import reliability, top_k_accuracies
+from fer.evaluation.photo_eval import evaluate_photos, open_photo_set
 from fer.ferplus import split_votes
 from fer.labels import SPLITS
+from fer.locations import faces_dir
 
 #: Where the original CSV lies beside the image folders in this project's data layout.
 DEFAULT_CSV = "fer2013-csv/fer2013.csv.gz"
@@ -79,16 +81,33 @@ def forms_block(classifier: Classifier, sources: dict[str, Path] | None = None) 
     return {form: {"name": FORM_NAMES[form], **form_report(classifier, path)} for form, path in sources.items()}
 
 
-def add_to_card(stem: Path, sources: dict[str, Path] | None = None) -> dict:
-    """Measure both forms for the model at ``stem`` and write them into its card under ``"forms"``."""
+def real_faces_block(classifier: Classifier, folder: Path | None = None) -> dict | None:
+    """The photo pipeline on the real face photos (``<shared>/faces/real``: neutral and happy), as
+    ``python -m fer evaluate --photos`` reports it; ``None`` when the folder is absent. The set took part in
+    choosing models (a validation set beside PublicTest), so it is not a held-out figure."""
+    folder = folder or faces_dir() / "real"
+    if not folder.is_dir():
+        return None
+    rep = evaluate_photos(open_photo_set(folder), classifier).report.to_dict()
+    keep = ("n", "found_rate", "top1", "top2", "top1_found", "per_class", "confusion", "confusion_columns")
+    return {"source": str(folder), **{k: rep[k] for k in keep}}
+
+
+def add_to_card(stem: Path, sources: dict[str, Path] | None = None, *, forms: bool = True) -> dict:
+    """Measure both forms (``forms``) and the real faces for the model at ``stem`` and write them into its
+    card under ``"forms"`` and ``"real_faces"``."""
     classifier = Classifier.load(stem)
     card_path = stem.with_suffix(".json")
     card = json.loads(card_path.read_text())
-    card["forms"] = forms_block(classifier, sources)
+    if forms:
+        card["forms"] = forms_block(classifier, sources)
+    real = real_faces_block(classifier)
+    if real is not None:
+        card["real_faces"] = real
     tmp = card_path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(card, indent=1, allow_nan=True))
     os.replace(tmp, card_path)
-    return card["forms"]
+    return card.get("forms", {})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,16 +115,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, help="model stem, e.g. models/fer_cnn_v2")
     p.add_argument("--folder", default=None, help="FER2013 image-folder root (default: FER2013_DIR)")
     p.add_argument("--csv", default=None, help=f"fer2013.csv(.gz) (default: {DEFAULT_CSV} beside the folder)")
+    p.add_argument("--real-only", action="store_true", help="only (re)measure the real faces block")
     args = p.parse_args(argv)
     sources = default_sources()
     if args.folder:
         sources["equalised"] = Path(args.folder)
     if args.csv:
         sources["original"] = Path(args.csv)
-    if not sources:
+    if not sources and not args.real_only:
         raise SystemExit("no FER2013 data found: give --folder and/or --csv")
     try:
-        forms = add_to_card(Path(args.model), sources)
+        forms = add_to_card(Path(args.model), sources, forms=not args.real_only)
     except DatasetError as exc:
         raise SystemExit(str(exc)) from None
     for form, rep in forms.items():
