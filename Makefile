@@ -22,7 +22,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 RUN_STAMP  := $(VENV)/.requirements.stamp
 TEST_STAMP := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run run-https replicas load-live test check lock lint bench bench-detection train train-v3 screenshots
+.PHONY: help run run-https replicas load-live test check lock lint bench bench-detection train train-v3 train-v4 screenshots
 
 help:
 	@echo "make run          start the dashboard on http://localhost:8501"
@@ -37,6 +37,7 @@ help:
 	@echo "make bench-detection  detection recall by face and frame size, false boxes, ms per frame (~6 min)"
 	@echo "make train        train models/fer_cnn_v2 on FER2013_DIR=$(FER2013_DIR) (recipe cpu2, ~90 min on 2 idle cores)"
 	@echo "make train-v3     train models/fer_cnn_v3 (recipe cpu3) on FER2013_CSV=$(FER2013_CSV) (hours; TRAIN_ARGS=--resume)"
+	@echo "make train-v4     fine-tune v3 into models/fer_cnn_v4 (recipe cpu4) on both FER2013 forms"
 	@echo "make screenshots  regenerate the README screenshots"
 
 $(BIN)/python:
@@ -103,6 +104,11 @@ train: $(RUN_STAMP)
 # TRAIN_ARGS=--resume continues from models/fer_cnn_v3.ckpt/ (committed while the run spans sessions).
 train-v3: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_CSV) --out models/fer_cnn_v3 --recipe cpu3 --precision mixed_bfloat16 $(TRAIN_ARGS)
+
+# Model v4 (recipe cpu4): a fine-tune of models/fer_cnn_v3 on both pixel forms of every face (the CSV and the
+# image folders), with FER+ votes and v3's own output in the targets (docs/models.md). ~35 min on 2 idle cores.
+train-v4: $(RUN_STAMP)
+	$(BIN)/python -m fer.train --data $(FER2013_CSV) --data $(FER2013_DIR) --out models/fer_cnn_v4 --recipe cpu4 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
 screenshots: $(TEST_STAMP)
 	$(BIN)/python -m scripts.screenshots

@@ -96,3 +96,40 @@ def test_cpu2_recipe_smoke_run_in_bfloat16(repo_root: Path, fer2013_dir: Path, t
     classifier = Classifier.load(out)
     probs = classifier.predict_proba(np.zeros((2, 48, 48), np.uint8))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_cpu4_fine_tune_on_both_forms_with_votes_and_a_teacher(
+    repo_root: Path, fer2013_dir: Path, tmp_path: Path
+) -> None:
+    """Model v4's recipe end to end: a warm start from the shipped v3, both pixel forms as two --data
+    sources, targets mixing FER+ votes, v3's output and the label; --set overrides are recorded."""
+    csv_path = fer2013_dir.parent / "fer2013-csv" / "fer2013.csv.gz"
+    if not csv_path.is_file():
+        pytest.fail(f"the original CSV is missing beside the image folders: {csv_path}")
+    out = tmp_path / "v4"
+    proc = _train(
+        repo_root, csv_path, out, "--data", str(fer2013_dir), "--recipe", "cpu4", "--set", "teacher_weight=0.2"
+    )
+    assert "warm start from models/fer_cnn_v3" in proc.stdout
+    assert proc.stdout.count("FER+ targets for") == 2 and proc.stdout.count("teacher targets from") == 2
+    state = json.loads((out.with_name("v4.ckpt") / "state.json").read_text())
+    assert state["recipe"]["teacher_weight"] == 0.2 and state["recipe"]["init"] == "models/fer_cnn_v3"
+    assert "--set teacher_weight=0.2" in state["command"]
+    assert len(state["data_fingerprint"]) == 4  # Training and PublicTest of each form
+
+
+def test_mixed_targets_share_out_label_votes_and_teacher() -> None:
+    from fer.train.model import RECIPES
+    from fer.train.targets import mixed_targets
+
+    recipe = RECIPES["cpu4"]
+    labels = np.array([0, 3])
+    votes = np.array([[0, 0, 0, 1, 0, 0, 0], [0] * 7], np.float32)  # the second face has no FER+ votes
+    has = np.array([True, False])
+    teacher = np.full((2, 7), 1 / 7, np.float32)
+    y = mixed_targets(labels, recipe, votes, has, teacher)
+    assert np.allclose(y.sum(1), 1.0)
+    label_share = 1 - recipe.ferplus_weight - recipe.teacher_weight
+    assert y[0, 0] == pytest.approx(label_share + recipe.teacher_weight / 7)
+    assert y[0, 3] == pytest.approx(recipe.ferplus_weight + recipe.teacher_weight / 7)
+    assert y[1, 3] == pytest.approx(label_share + recipe.ferplus_weight + recipe.teacher_weight / 7)

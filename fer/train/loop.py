@@ -242,6 +242,10 @@ def training_arrays(
     for source in args.data:
         train_data = load_split(source, "Training")
         public = load_split(source, "PublicTest").subset(args.eval_limit)
+        keep = np.arange(len(train_data))
+        if 0 < state.get("limit", 0) < len(train_data):  # smoke runs: the same faces as SplitData.subset keeps
+            keep = subset_index(len(train_data), state["limit"])
+            train_data = train_data.subset(state["limit"])
         votes = has = teacher = None
         if recipe.ferplus_weight > 0:
             from fer.ferplus import split_votes
@@ -249,15 +253,12 @@ def training_arrays(
             found = split_votes(source, "Training", args.ferplus)
             if found is None:
                 raise SystemExit("recipe needs FER+ votes: give --ferplus PATH/ferplus.csv")
-            votes, has = found.distribution()
+            votes, has = (a[keep] for a in found.distribution())
             print(f"{source}: FER+ targets for {int(has.sum())} of {len(has)} training faces", flush=True)
         if recipe.teacher_weight > 0:
             teacher = teacher_probs(recipe.teachers, train_data)
             print(f"{source}: teacher targets from {', '.join(recipe.teachers)}", flush=True)
         targets = mixed_targets(train_data.labels, recipe, votes, has, teacher) if soft else None
-        if 0 < state.get("limit", 0) < len(train_data):
-            targets = targets[subset_index(len(train_data), state["limit"])] if targets is not None else None
-            train_data = train_data.subset(state["limit"])
         xs.append(train_data.images)
         ys.append(train_data.labels)
         ts.append(targets)
