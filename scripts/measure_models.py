@@ -1,5 +1,6 @@
 """Score candidate models the way model v4's levers were chosen: PublicTest on both FER2013 forms, the
-FER+ majority, and the real face photos of ``../shared/faces/real`` read through the detector.
+FER+ majority, photo-like degradations of PublicTest faces (low contrast, blur, 16 px, JPEG 10), and the
+real face photos of ``../shared/faces/real`` read through the detector.
 
 Keras float weights, no TTA, so fine-tune checkpoints compare with shipped models on equal terms. The real
 photos' face crops are found once (the detector does not depend on the model) and cached. PrivateTest is
@@ -22,7 +23,9 @@ import numpy as np  # noqa: E402
 
 from fer.classifier import Classifier  # noqa: E402
 from fer.data import cache_dir, load_split  # noqa: E402
+from fer.evaluation import degrade  # noqa: E402
 from fer.evaluation.photo_eval import evaluate_photos, open_photo_set  # noqa: E402
+from fer.evaluation.robustness import sample_indices  # noqa: E402
 from fer.ferplus import split_votes  # noqa: E402
 from fer.labels import CLASS_NAMES, FACE_SIZE  # noqa: E402
 from fer.locations import shared_dir  # noqa: E402
@@ -62,6 +65,17 @@ def score(path: str, fer_csv: Path, fer_dir: Path, real: tuple[np.ndarray, np.nd
         majority = split_votes(source, "PublicTest").majority()
         ok = majority >= 0
         out[f"ferplus_{form}"] = float((pred[ok] == majority[ok]).mean())
+    data = load_split(fer_csv, "PublicTest")  # photo-like conditions on PublicTest's original pixels
+    idx = sample_indices(data.labels)
+    faces, truth = data.images[idx], data.labels[idx]
+    for name, degraded in (
+        ("contrast_0.35", degrade.contrast(faces, 0.35)),
+        ("blur_1.5", degrade.blur(faces, 1.5)),
+        ("downscale_16", degrade.downscale(faces, 16)),
+        ("jpeg_10", degrade.jpeg(faces, 10)),
+    ):
+        out[f"degraded_{name}"] = float((predict(model, degraded) == truth).mean())
+    out["degraded_mean"] = float(np.mean([v for k, v in out.items() if k.startswith("degraded_")]))
     crops, labels, found = real
     pred = np.where(found, predict(model, crops), -1)
     out["real"] = float((pred == labels).mean())
@@ -91,7 +105,7 @@ def main() -> None:
                 f"{m}: PublicTest folder {row['public_folder']:.4f} csv {row['public_csv']:.4f} | FER+ "
                 f"{row['ferplus_folder']:.4f}/{row['ferplus_csv']:.4f} | real {row['real']:.4f} "
                 f"neutral {row.get('real_neutral', 0):.4f} happy {row.get('real_happy', 0):.4f} "
-                f"neutral as {row.get('real_neutral_as')}",
+                f"neutral as {row.get('real_neutral_as')} | degraded PublicTest {row['degraded_mean']:.4f}",
                 flush=True,
             )
 
