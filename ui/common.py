@@ -8,6 +8,9 @@ the user's settings from, so all pages and all webcam threads share one loaded c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -170,3 +173,14 @@ def show_models_table() -> None:
         "happy) through the whole photo pipeline. Models are chosen on PublicTest and the real faces; PrivateTest "
         "is only reported."
     )
+
+
+T = TypeVar("T")
+
+
+def with_progress(start: str, step: Callable[[int, int], str], work: Callable[[Callable[[int, int], None]], T]) -> T:
+    """Run ``work(progress)`` under a progress bar that reads ``start``, then ``step(done, total)``; gone after."""
+    bar = st.progress(0.0, text=start)
+    result = work(lambda done, total: bar.progress(done / total, step(done, total)))
+    bar.empty()
+    return result

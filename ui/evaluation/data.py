@@ -25,6 +25,7 @@ from fer.evaluation.evaluate import Evaluation, evaluate
 from fer.ferplus import SplitVotes, split_votes
 from fer.fingerprints import source_fingerprint
 from fer.results import digest
+from ui.common import with_progress
 from ui.plain_text import plain, plain_message
 
 
@@ -68,16 +69,11 @@ def run_evaluation(classifier: Classifier, data: SplitData, tta: bool, persist: 
 
     ``persist`` is False for an uploaded CSV: its predictions stay in memory, never in the disk cache.
     """
-    bar = st.progress(0.0, text=f"Predicting {len(data):,} faces…")
-    ev = evaluate(
-        classifier,
-        data,
-        tta,
-        progress=lambda done, total: bar.progress(done / total, f"Predicted {done:,}/{total:,}"),
-        persist=persist,
+    return with_progress(
+        f"Predicting {len(data):,} faces…",
+        lambda done, total: f"Predicted {done:,}/{total:,}",
+        lambda progress: evaluate(classifier, data, tta, progress=progress, persist=persist),
     )
-    bar.empty()
-    return ev
 
 
 @st.cache_data(max_entries=4, show_spinner="Checking every row of the CSV…")

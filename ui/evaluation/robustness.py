@@ -14,7 +14,7 @@ from fer.data import SplitData
 from fer.evaluation import robustness as engine
 from fer.evaluation.robustness import Curve, passes
 from ui.charts import CHART_CONFIG
-from ui.common import load_classifier
+from ui.common import load_classifier, with_progress
 from ui.widget_state import kept_value
 
 LINE_COLOURS = ("#1f77b4", "#d62728")  # first model, second model
@@ -57,15 +57,11 @@ def robustness_figure(kind_curves: dict[str, Curve], height: int = 280) -> go.Fi
 def _curves(classifier: Classifier, data: SplitData, persist: bool) -> list[Curve]:
     """The curves with a progress bar (instant from the cache)."""
     sample = min(engine.SAMPLE, len(data))
-    bar = st.progress(0.0, text=f"Degrading faces: {passes()} passes of {sample:,} faces…")
-    curves = engine.robustness(
-        classifier,
-        data,
-        progress=lambda done, total: bar.progress(done / total, f"{classifier.name}: pass {done}/{total}"),
-        persist=persist,
+    return with_progress(
+        f"Degrading faces: {passes()} passes of {sample:,} faces…",
+        lambda done, total: f"{classifier.name}: pass {done}/{total}",
+        lambda progress: engine.robustness(classifier, data, progress=progress, persist=persist),
     )
-    bar.empty()
-    return curves
 
 
 def show_robustness(classifier: Classifier, data: SplitData, persist: bool) -> None:
