@@ -80,8 +80,9 @@ class DetectOrFollow:
             if now - self._last_located < self.follow_interval:
                 return self._found  # located a moment ago: a face moves a few pixels at most since
             boxes = follow_faces(gray, self._follow, settings)
-            if boxes:
-                self._found, self._follow, self._last_located = [Detection(b) for b in boxes], boxes, now
+            if boxes or since < self.idle_interval:  # lost for now: scan in full when a scan is due at idle
+                self._found, self._follow = [Detection(b) for b in boxes], boxes or self._follow
+                self._last_located = now
                 return self._found  # else every followed face was lost: scan the whole frame now
         elif not full and not self._follow and since < self.idle_interval:
             return []
@@ -110,7 +111,7 @@ def follow_faces(gray: np.ndarray, previous: Sequence[Box], settings: DetectorSe
             continue
         local = replace(
             settings,
-            min_size=max(settings.min_size, int(FOLLOW_MIN_SCALE * side)),
+            min_size=max(1, int(FOLLOW_MIN_SCALE * side)),
             min_face_fraction=0.0,
             scan_windows=FOLLOW_FACE_PX * FOLLOW_MIN_SCALE / cascade_window(settings.cascade_file),
             max_side=max(CASCADE_WINDOW, int(round(FOLLOW_FACE_PX * max(x1 - x0, y1 - y0) / side))),
