@@ -60,7 +60,9 @@ class FaceTracker:
     to ``max_missed`` frames in a row; after that it ends. When frames come with times (``now``), an
     ended track is remembered for :data:`REASSOCIATE_S` seconds after its last detection: a new face near
     its last box (:data:`REASSOCIATE_SHIFT` sides, similar size) takes its id back; a face that comes back
-    later, or elsewhere, starts fresh with a new id. Ids count up from 1 and never name another face.
+    later, or elsewhere, starts fresh with a new id. Ids count up from 1 and never name another face. A new
+    box whose centre lies in the box of a face matched in the same frame is a second box on that face
+    (a full scan can put two on a small face): it is dropped, not given an id.
 
     ``max_shift`` (0: off, the webcam's choice) also matches a face whose box barely overlaps a track's
     but whose centre moved at most ``max_shift`` times the track's side, at a similar size: frames
@@ -96,7 +98,10 @@ class FaceTracker:
             self._lost = [t for t in self._lost if t.seen is not None and now - t.seen <= REASSOCIATE_S]
         kept: list[_Track] = []
         out: list[Tracked] = []
+        matched = [detections[di].box for di in det_to_track]
         for di, det in enumerate(detections):
+            if di not in det_to_track and any(_centre_inside(det.box, box) for box in matched):
+                continue  # a second box on a face already tracked in this frame: not a new person
             previous = self._tracks[det_to_track[di]] if di in det_to_track else self._reassociate(det.box)
             if previous is None:
                 track_id, self._next_id = self._next_id, self._next_id + 1
@@ -210,6 +215,12 @@ def _shift(box: Box, previous: Box) -> float:
     dx = (box[0] + box[2] / 2) - (previous[0] + previous[2] / 2)
     dy = (box[1] + box[3] / 2) - (previous[1] + previous[3] / 2)
     return float(np.hypot(dx, dy)) / max(previous[2], previous[3], 1)
+
+
+def _centre_inside(box: Box, other: Box) -> bool:
+    """True when the box's centre lies inside the other box."""
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return other[0] <= cx <= other[0] + other[2] and other[1] <= cy <= other[1] + other[3]
 
 
 def _similar_size(a: Box, b: Box, factor: float = 1.5) -> bool:

@@ -266,3 +266,12 @@ def test_a_face_back_within_a_second_near_where_it_was_lost_takes_its_id_back():
         tracker.track([], t)
     assert ids(tracker.track([det(box)], 2.1)) == [3]  # 1.2 s after: a new id
     assert ids(FaceTracker(max_missed=0).track([det(box)])) == [1]  # no times given: no re-association
+
+
+def test_a_second_box_on_a_tracked_face_gets_no_id_of_its_own():
+    tracker = FaceTracker()
+    face_box = (50, 120, 60, 60)
+    assert ids(tracker.track([det(face_box)], 0.0)) == [1]
+    # a full scan puts a second, shifted box on the same small face (issue 29: a new id, held 5 frames)
+    assert ids(tracker.track([det((52, 121, 60, 60)), det((48, 104, 48, 48))], 0.1)) == [1]
+    assert ids(tracker.track([det((52, 121, 60, 60)), det((300, 100, 60, 60))], 0.2)) == [1, 2]  # elsewhere: a face
