@@ -1,18 +1,18 @@
 """Issues 20 and 29's video figures: is every face in the rows of every frame it is in, under one id, and
 at what speed?
 
-Two 640x480 clips at 30 frames/s, built by :mod:`fer.bench.video` from real faces pasted as
+Two 640x480 clips at 30 frames/s, built by :mod:`fer.bench.following` from real faces pasted as
 :mod:`fer.bench.detection` pastes them, on one of its face-free backgrounds:
 
 - ``two_faces`` (issue 29's clip, 60 s): the astronaut portrait with its face ~76 px wide, drifting, in
   every frame, and a real photo's face ~50 px wide, away from 20 to 40 s;
-- ``following`` (:data:`fer.bench.video.FOLLOWING_FACES`, 20 s): real faces of 41, 70 and 110 px
+- ``following`` (:data:`fer.bench.following.FOLLOWING_FACES`, 20 s): real faces of 41, 70 and 110 px
   moving, the 70 px one away for 0.6 s and for 2.2 s.
 
 Each clip goes through ``python -m fer video CLIP --json`` with the defaults in a fresh process, timed
 from start to exit (start-up included), and the figures come from that JSON: per face, the share of
 the frames it is in whose rows hold it, its ids against its appearances, and id switches per minute
-(:func:`fer.bench.video.following_figures`). With ``--baseline-repo DIR`` (e.g. a ``git archive`` of
+(:func:`fer.bench.following.following_figures`). With ``--baseline-repo DIR`` (e.g. a ``git archive`` of
 the previous commit) the same command runs in that checkout too, alternately, so the two compare on a
 loaded machine. Frames/s on a loaded machine are not figures for the docs unless marked so.
 
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from fer.bench import detection as bench
-from fer.bench.video import (
+from fer.bench.following import (
     FOLLOWING_CLIP_S,
     FOLLOWING_FACES,
     ClipFace,

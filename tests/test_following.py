@@ -1,6 +1,6 @@
 """Issue 29: a face found once is followed in every frame it is in, under one id, at every size the detector
 finds (from 40 px), and one back within a second keeps its id. Real faces from ``faces/real/`` moving on a
-640x480 clip (:mod:`fer.bench.video`), located by the video's frame loop (:class:`fer.stream.FaceStream`)."""
+640x480 clip (:mod:`fer.bench.following`), located by the video's frame loop (:class:`fer.stream.FaceStream`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.videoclips import located_rows
 
-from fer.bench.video import ClipFace, following_clip, following_figures, following_sources
+from fer.bench.following import ClipFace, following_clip, following_figures, following_sources
 
 FPS = 30.0
 
