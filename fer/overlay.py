@@ -1,9 +1,9 @@
 """Drawing face results on an image: emotion-coloured boxes and numbered labels that never overlap.
 
 Every picture the app shows with faces on it (an uploaded photo, its PNG download, a webcam frame) is
-drawn here, so a face's number on the box is the number the page lists it under: faces are numbered
-in the order they are given, which is :func:`fer.faces.ordered`'s (left to right) everywhere. A tracked
-face (webcam, video) also shows its track id, ``#id``, at the end of its label.
+drawn here, so a face's name on the box is the name the page lists it under: a photo's faces are
+numbered in the order they are given, which is :func:`fer.faces.ordered`'s (left to right) everywhere;
+a tracked face (webcam, video) is named by its track id alone, ``#id``, as the tables and exports name it.
 
 Labels are placed one after another at the first free spot among a few candidates around each box
 (above, below, inside top/bottom, further out), inside the image and clear of labels already placed
@@ -63,19 +63,20 @@ class Annotation:
 
 
 def label_text(face: FaceResult, number: int | None) -> str:
-    """'2: happy 91%' (or 'happy 91%' without a number), then ' #7' for a face tracked under id 7; a '?'
-    after the emotion when the top two are near-tied ('angry? 23%')."""
+    """'2: happy 91%' (or 'happy 91%' without a number) on a photo; '#7: happy 91%' for a face tracked
+    under id 7 (webcam, video), whatever its number: one name per face, the one its table and exports use.
+    A '?' after the emotion when the top two are near-tied ('angry? 23%')."""
     core = f"{face.label}{'?' if face.uncertain else ''} {face.confidence:.0%}"
-    if face.track_id is not None:
-        core = f"{core} #{face.track_id}"
-    return core if number is None else f"{number}: {core}"
+    name = f"#{face.track_id}" if face.track_id is not None else number
+    return core if name is None else f"{name}: {core}"
 
 
 def annotate(image: np.ndarray, faces: Sequence[FaceResult], *, numbers: bool | None = None) -> np.ndarray:
     """A copy of ``image`` (RGB uint8) with an emotion-coloured box and label per face.
 
     ``numbers``: prefix each label with the face's position in ``faces`` (1-based); by default only when
-    there are several faces. A tiny image comes back enlarged (see :data:`MIN_CANVAS_PX`).
+    there are several faces. A tracked face is always named by its ``#id`` instead (:func:`label_text`).
+    A tiny image comes back enlarged (see :data:`MIN_CANVAS_PX`).
     """
     return draw_faces(image, faces, numbers=numbers).image
 

@@ -59,8 +59,9 @@ class FaceStream:
 
     def locate(self, gray: np.ndarray, t: float, detector: DetectorSettings, *, full: bool = False) -> list[Tracked]:
         """Where this frame's faces are, under their track ids (held faces included): the first half."""
-        tracked = self._tracker.track(self._finder.find(gray, detector, t, full=full))
-        self._finder.follow([face.box for face in tracked])  # a held face is looked for again next frame
+        tracked = self._tracker.track(self._finder.find(gray, detector, t, full=full), t)
+        # a held face is looked for again next frame, and so is one lost a moment ago (it may take its id back)
+        self._finder.follow([face.box for face in tracked] + self._tracker.lost_boxes())
         return tracked
 
     def classify(

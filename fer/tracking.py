@@ -21,8 +21,14 @@ from fer.faces import FaceResult
 TRACK_IOU = 0.3
 #: A tracked face the detector misses is held at its last box (reported with ``followed=True``) for up
 #: to this many analysed frames in a row (blinks, a turned head, a hand over the face); missed once more,
-#: its track ends, and a face that comes back later gets a new id. The webcam and video files alike.
+#: its track ends. The webcam and video files alike.
 TRACK_MAX_MISSED = 5
+#: A face found again within this many seconds of its track's last detection, near where it was lost
+#: (:data:`REASSOCIATE_SHIFT`, similar size), takes its old id back: a head turned away for a moment, a
+#: hand over the face, a person stepping out and back. A face gone longer gets a new id.
+REASSOCIATE_S = 1.0
+#: ... near: its centre at most this many sides of the lost box from the lost box's centre.
+REASSOCIATE_SHIFT = 1.5
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class _Track:
     score: float | None
     source: Source
     missed: int = 0
+    seen: float | None = None  # the stream time of its last detection (None: the caller gives no times)
 
 
 class FaceTracker:
@@ -50,8 +57,12 @@ class FaceTracker:
 
     Detections are matched to the previous frame's tracks by box IoU (greedy, best overlap first, at
     least ``iou_threshold``). A track without a match is reported at its last box, ``followed``, for up
-    to ``max_missed`` frames in a row; after that it ends, so a face that comes back later starts fresh,
-    with a new id. Ids count up from 1 and are never reused.
+    to ``max_missed`` frames in a row; after that it ends. When frames come with times (``now``), an
+    ended track is remembered for :data:`REASSOCIATE_S` seconds after its last detection: a new face near
+    its last box (:data:`REASSOCIATE_SHIFT` sides, similar size) takes its id back; a face that comes back
+    later, or elsewhere, starts fresh with a new id. Ids count up from 1 and never name another face. A new
+    box whose centre lies in the box of a face matched in the same frame is a second box on that face
+    (a full scan can put two on a small face): it is dropped, not given an id.
 
     ``max_shift`` (0: off, the webcam's choice) also matches a face whose box barely overlaps a track's
     but whose centre moved at most ``max_shift`` times the track's side, at a similar size: frames
@@ -66,6 +77,7 @@ class FaceTracker:
         self.max_missed = int(max_missed)
         self.max_shift = float(max_shift)
         self._tracks: list[_Track] = []
+        self._lost: list[_Track] = []  # ended tracks, for re-association within REASSOCIATE_S
         self._next_id = 1
 
     def __len__(self) -> int:
@@ -73,30 +85,57 @@ class FaceTracker:
 
     def reset(self) -> None:
         """Forget every track (ids keep counting up, so an old id never names a new face)."""
-        self._tracks = []
+        self._tracks, self._lost = [], []
 
-    def track(self, detections: Sequence[Detection]) -> list[Tracked]:
-        """This frame's faces under their ids: every detection, then the tracks held without one."""
+    def track(self, detections: Sequence[Detection], now: float | None = None) -> list[Tracked]:
+        """This frame's faces under their ids: every detection, then the tracks held without one.
+
+        ``now``: the frame's time in seconds (increasing), which lets a face lost a moment ago take its
+        id back (:data:`REASSOCIATE_S`); without it, a face whose track ended always gets a new id.
+        """
         det_to_track = self._match([d.box for d in detections])
+        if now is not None:
+            self._lost = [t for t in self._lost if t.seen is not None and now - t.seen <= REASSOCIATE_S]
         kept: list[_Track] = []
         out: list[Tracked] = []
+        matched = [detections[di].box for di in det_to_track]
         for di, det in enumerate(detections):
-            previous = self._tracks[det_to_track[di]] if di in det_to_track else None
+            if di not in det_to_track and any(_centre_inside(det.box, box) for box in matched):
+                continue  # a second box on a face already tracked in this frame: not a new person
+            previous = self._tracks[det_to_track[di]] if di in det_to_track else self._reassociate(det.box)
             if previous is None:
                 track_id, self._next_id = self._next_id, self._next_id + 1
                 score = det.score
             else:
                 track_id = previous.id
                 score = previous.score if det.score is None else det.score  # a followed box is not scored
-            kept.append(_Track(track_id, det.box, score, det.source))
+            kept.append(_Track(track_id, det.box, score, det.source, seen=now))
             out.append(Tracked(det.box, track_id, score, det.source))
         used = set(det_to_track.values())
         for ti, track in enumerate(self._tracks):
-            if ti not in used and track.missed < self.max_missed:
+            if ti in used:
+                continue
+            if track.missed < self.max_missed:
                 kept.append(replace(track, missed=track.missed + 1))
                 out.append(Tracked(track.box, track.id, track.score, track.source, followed=True))
+            elif now is not None:
+                self._lost.append(track)
         self._tracks = kept
         return out
+
+    def lost_boxes(self) -> list[Box]:
+        """The last boxes of the ended tracks that may still take their id back (see :meth:`track`):
+        where the stream keeps looking for them, so a face back within REASSOCIATE_S is found at once."""
+        return [t.box for t in self._lost]
+
+    def _reassociate(self, box: Box) -> _Track | None:
+        """The ended track (within REASSOCIATE_S) nearest this new box, near it and of a similar size."""
+        near = [t for t in self._lost if _shift(box, t.box) <= REASSOCIATE_SHIFT and _similar_size(box, t.box, 2.0)]
+        if not near:
+            return None
+        best = min(near, key=lambda t: _shift(box, t.box))
+        self._lost.remove(best)
+        return best
 
     def _match(self, boxes: Sequence[Box]) -> dict[int, int]:
         """Box index -> track index, greedily by best overlap (then nearest centre), each track used once."""
@@ -176,6 +215,12 @@ def _shift(box: Box, previous: Box) -> float:
     dx = (box[0] + box[2] / 2) - (previous[0] + previous[2] / 2)
     dy = (box[1] + box[3] / 2) - (previous[1] + previous[3] / 2)
     return float(np.hypot(dx, dy)) / max(previous[2], previous[3], 1)
+
+
+def _centre_inside(box: Box, other: Box) -> bool:
+    """True when the box's centre lies inside the other box."""
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return other[0] <= cx <= other[0] + other[2] and other[1] <= cy <= other[1] + other[3]
 
 
 def _similar_size(a: Box, b: Box, factor: float = 1.5) -> bool:

@@ -69,8 +69,8 @@ def _recall(
     return found / faces, false
 
 
-#: Issue 20's targets, as measured on this sample with today's defaults (README "Face detection").
-_UNMET = pytest.mark.xfail(strict=True, reason="issue 20 target not met yet: see the README's recall table")
+#: Issue 20's targets, as measured on this sample with today's defaults (docs/detection.md, "Face detection").
+_UNMET = pytest.mark.xfail(strict=True, reason="issue 20 target not met yet: see the recall table in docs/detection.md")
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_webcam_sized_faces_are_found_far_more_often_than_by_issue_12s_detector(
 @pytest.mark.slow
 def test_faces_of_three_percent_in_a_24_mp_photo(sources, backgrounds) -> None:
     """Four 120 px faces (3 % of the short side) per 6000x4000 photo: better than issue 12's detector
-    (59 % in the table's run); the 97 % target is not met yet (README)."""
+    (59 % in the table's run); the 97 % target is not met yet (docs/detection.md)."""
     recall, false = _recall(sources, backgrounds, 6000, 4000, 120, per_photo=4)
     before, _ = _recall(sources, backgrounds, 6000, 4000, 120, per_photo=4, settings=ISSUE12_DETECTOR)
     assert recall >= 0.80 and recall > before, f"120 px faces in 24 MP photos: {recall:.0%} now, {before:.0%} before"

@@ -55,7 +55,7 @@ def _html(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
-def test_two_faces_get_numbered_bars_and_a_group_mood(classifier, portrait) -> None:
+def test_two_faces_get_bars_under_their_ids_and_a_group_mood(classifier, portrait) -> None:
     frame = cv2.resize(np.hstack([portrait, portrait]), (640, 320))
     processor = _fed(classifier, frame)
     stats = processor.latest_stats()
@@ -65,13 +65,14 @@ def test_two_faces_get_numbered_bars_and_a_group_mood(classifier, portrait) -> N
     assert metrics["Faces"] == "2" and metrics["Processed FPS"] != "—"
     assert metrics["Group mood"] == CLASS_NAMES[int(np.argmax(mood(stats.faces)))]
     text = _html(at)
-    for number, face in enumerate(stats.faces, 1):
-        assert f"**Face {number}** (#{face.track_id}): {face.label} {face.confidence:.0%}" in text
+    for face in stats.faces:  # one name per face, its track id, as on its box (issue 29)
+        assert f"**#{face.track_id}**: {face.label} {face.confidence:.0%}" in text
+    assert "**Face " not in text
     assert text.count('data-emotion="happy"') == 3  # group mood + one block per face
 
 
-def test_live_faces_are_numbered_left_to_right_like_photos(classifier, portrait) -> None:
-    """A small face left of a large one is face 1 (by size it used to be face 2), as on a photo."""
+def test_live_faces_are_listed_left_to_right_like_photos(classifier, portrait) -> None:
+    """A small face left of a large one is listed first (by size it used to be second), as on a photo."""
     frame = np.full((480, 800, 3), 110, np.uint8)
     frame[80:400, 10:330] = cv2.resize(portrait, (320, 320), interpolation=cv2.INTER_AREA)
     frame[20:460, 350:790] = cv2.resize(portrait, (440, 440), interpolation=cv2.INTER_AREA)
@@ -83,7 +84,7 @@ def test_live_faces_are_numbered_left_to_right_like_photos(classifier, portrait)
     photo = analyze(frame, classifier)  # the photo pipeline numbers the same faces in the same order
     assert [f.box[0] < 340 for f in photo] == [True, False]
     text = _html(_run(processor, playing=True))
-    assert f"**Face 1** (#{small.track_id}): {small.label}" in text
+    assert text.index(f"**#{small.track_id}**: {small.label}") < text.index(f"**#{large.track_id}**: {large.label}")
 
 
 def test_more_faces_than_the_panel_shows_are_counted(classifier, portrait) -> None:
@@ -94,7 +95,8 @@ def test_more_faces_than_the_panel_shows_are_counted(classifier, portrait) -> No
     assert n == 6
     at = _run(processor, playing=True)
     text = _html(at)
-    assert "**Face 4**" in text and "**Face 5**" not in text
+    shown = [f.track_id for f in processor.latest_stats().faces]
+    assert f"**#{shown[3]}**" in text and f"**#{shown[4]}**" not in text
     assert any("+2 more faces" in c.value for c in at.caption)
 
 

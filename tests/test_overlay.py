@@ -136,11 +136,14 @@ def test_left_to_right_treats_stacked_faces_as_one_column() -> None:
     assert ordered([right, bottom, top]) == [top, bottom, right]
 
 
-def test_a_tracked_face_shows_its_id_after_its_number(portrait) -> None:
-    """Webcam and video faces carry a track id: '2: sad 70% #7' (the number is its place, left to right)."""
+def test_a_tracked_face_is_named_by_its_id_alone(portrait) -> None:
+    """Webcam and video faces carry a track id: '#7: sad 70%', the name the tables and exports use, never
+    a second, left-to-right number beside it (issue 29: '1: happy 81% #3'); photos keep their numbers."""
     from dataclasses import replace
 
-    left, right = _face((20, 150, 150, 150), "happy", 0.9), replace(_face((300, 150, 150, 150), "sad", 0.7), track_id=7)
-    assert label_text(right, 2) == "2: sad 70% #7"
-    result = draw_faces(portrait, [left, right])
-    assert [label.text for label in result.labels] == ["1: happy 90%", "2: sad 70% #7"]
+    left, right = _face((20, 150, 150, 150), "happy", 0.9), _face((300, 150, 150, 150), "sad", 0.7)
+    assert label_text(replace(right, track_id=7), 2) == "#7: sad 70%"
+    tracked = [replace(left, track_id=3), replace(right, track_id=7)]
+    assert [label.text for label in draw_faces(portrait, tracked).labels] == ["#3: happy 90%", "#7: sad 70%"]
+    assert [label.text for label in draw_faces(portrait, tracked[1:]).labels] == ["#7: sad 70%"]
+    assert [label.text for label in draw_faces(portrait, [left, right]).labels] == ["1: happy 90%", "2: sad 70%"]

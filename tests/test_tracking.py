@@ -249,3 +249,29 @@ def test_one_smoothing_ceiling_for_the_options_and_the_smoother() -> None:
     with pytest.raises(ValueError, match="smoothing"):
         Options(smoothing=MAX_SMOOTHING + 0.01)
     assert Smoother(0.999).strength == MAX_SMOOTHING
+
+
+def test_a_face_back_within_a_second_near_where_it_was_lost_takes_its_id_back():
+    tracker = FaceTracker(max_missed=2)
+    box = (100, 100, 60, 60)
+    assert ids(tracker.track([det(box)], 0.0)) == [1]
+    for t in (0.1, 0.2, 0.3):  # held twice, then its track ends
+        tracker.track([], t)
+    assert len(tracker) == 0 and tracker.lost_boxes() == [box]
+    assert ids(tracker.track([det((130, 110, 64, 64))], 0.9)) == [1]  # 0.9 s after it was last seen, nearby
+    for t in (1.0, 1.1, 1.2):
+        tracker.track([], t)
+    assert ids(tracker.track([det((500, 100, 60, 60))], 1.3)) == [2]  # elsewhere: someone else
+    for t in (1.4, 1.5, 1.6):
+        tracker.track([], t)
+    assert ids(tracker.track([det(box)], 2.1)) == [3]  # 1.2 s after: a new id
+    assert ids(FaceTracker(max_missed=0).track([det(box)])) == [1]  # no times given: no re-association
+
+
+def test_a_second_box_on_a_tracked_face_gets_no_id_of_its_own():
+    tracker = FaceTracker()
+    face_box = (50, 120, 60, 60)
+    assert ids(tracker.track([det(face_box)], 0.0)) == [1]
+    # a full scan puts a second, shifted box on the same small face (issue 29: a new id, held 5 frames)
+    assert ids(tracker.track([det((52, 121, 60, 60)), det((48, 104, 48, 48))], 0.1)) == [1]
+    assert ids(tracker.track([det((52, 121, 60, 60)), det((300, 100, 60, 60))], 0.2)) == [1, 2]  # elsewhere: a face

@@ -10,7 +10,10 @@
 - PrivateTest evaluation seconds (cached decode, no cached predictions);
 - detection recall by face and frame size, false boxes and ms per frame, today's detector beside the
   one it replaced (:mod:`fer.bench.detection`): ``detection`` and ``detection_before`` (skip with
-  ``--no-recall``). The 640x480 FPS figures are quoted with the 640x480 recall from the same run.
+  ``--no-recall``). The 640x480 FPS figures are quoted with the 640x480 recall from the same run;
+- following on video (issue 29, :func:`fer.bench.following.run_following`): per face size, the share of the
+  frames a face is in whose rows hold it (``following_frames_held_by_face_px``) and its id switches
+  per minute (``following_id_switches_per_min_by_face_px``), with ids, appearances and frames/s.
 """
 
 from __future__ import annotations
@@ -190,6 +193,9 @@ def run_bench(args: argparse.Namespace) -> int:
         rep = report(data.split, data.labels, probs)
         figures["privatetest_eval_seconds"] = time.perf_counter() - t0
         figures["privatetest_top1"] = rep.top1
+    from fer.bench.following import run_following
+
+    figures.update(run_following(classifier, astronaut_path().parent))
     if getattr(args, "recall", True):
         figures.update(recall_figures(astronaut_path().parent, args.data))
     figures["cpu_count"] = os.cpu_count()

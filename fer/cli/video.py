@@ -88,7 +88,7 @@ def _print_summary(analysis: VideoAnalysis, args: argparse.Namespace) -> None:
     for note in analysis.notes:
         print(f"  note: {note}")
     faces = analysis.faces()
-    print(f"{len(faces)} face id(s) (a face that leaves and comes back later gets a new id)")
+    print(f"{len(faces)} face id(s) (a face back within a second keeps its id; one back later gets a new id)")
     for face in faces:
         shares = sorted(face.share.items(), key=lambda kv: -kv[1])[:3]
         print(

@@ -9,7 +9,8 @@ uses two cores. What it keeps per analysed frame is a few numbers per face in co
 long the video is. Frames between analysed ones are written with the last analysed boxes.
 
 A face missed in more than ``fer.tracking.TRACK_MAX_MISSED`` analysed frames in a row (it left the
-picture) gets a new id when it comes back.
+picture) takes its id back when it is found again near where it was lost within
+``fer.tracking.REASSOCIATE_S`` (1 s); one gone longer gets a new id when it comes back.
 """
 
 from __future__ import annotations

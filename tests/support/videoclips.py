@@ -86,3 +86,20 @@ def clip_bytes(frames: list[np.ndarray], fps: float = 10, **kwargs) -> bytes:
     buf = io.BytesIO()
     encode_video(buf, frames, fps, **kwargs)
     return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- real faces, moving (issue 29)
+def located_rows(frames: list[np.ndarray], fps: float, **stream_kwargs) -> list[list[tuple[int, tuple, bool]]]:
+    """(id, box, followed) of each face :meth:`fer.stream.FaceStream.locate` reports per frame, with the
+    video's stream settings unless given (no classifier: where the faces are is the following's job)."""
+    from fer.detection.settings import DetectorSettings
+    from fer.stream import FaceStream
+    from fer.video.analyse import IDLE_SCAN_S, TRACK_MAX_SHIFT
+
+    settings = {"smoothing": 0.0, "redetect_interval": 0.5, "idle_interval": IDLE_SCAN_S, "max_shift": TRACK_MAX_SHIFT}
+    stream = FaceStream(**{**settings, **stream_kwargs})
+    rows = []
+    for i, frame in enumerate(frames):
+        located = stream.locate(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), i / fps, DetectorSettings())
+        rows.append([(f.id, f.box, f.followed) for f in located])
+    return rows

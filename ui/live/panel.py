@@ -55,9 +55,9 @@ def stats_panel(processor: LiveProcessor, playing: bool, start_frames: int) -> N
 
 
 def faces_panel(faces: Sequence[FaceResult]) -> None:
-    """One face: its emotion and bars. Several: the group mood, then each face under its number on the video.
+    """One face: its emotion and bars. Several: the group mood, then each face under its name on the video.
 
-    Faces come in numbering order (left to right, as on the video and on photos).
+    Faces come left to right; each is named by its track id, ``#id``, as on its box (docs/detection.md).
     """
     if not faces:
         st.metric("Emotion", "—", help="No face in view")
@@ -75,12 +75,10 @@ def faces_panel(faces: Sequence[FaceResult]) -> None:
         help=f"The {len(faces)} faces averaged, larger faces counting more (as on photos)",
     )
     st.markdown(probability_bars_html(group), unsafe_allow_html=True)
-    for number, face in enumerate(faces[:MAX_FACES_SHOWN], 1):
+    for face in faces[:MAX_FACES_SHOWN]:
         held = " (held)" if face.followed else ""
-        st.markdown(
-            f"**Face {number}** (#{face.track_id}): {face.label} {face.confidence:.0%}{uncertain_note(face)}{held}"
-        )
+        st.markdown(f"**#{face.track_id}**: {face.label} {face.confidence:.0%}{uncertain_note(face)}{held}")
         st.markdown(probability_bars_html(face.probs), unsafe_allow_html=True)
     if len(faces) > MAX_FACES_SHOWN:
         hidden = len(faces) - MAX_FACES_SHOWN
-        st.caption(f"+{hidden} more face{'s' if hidden > 1 else ''} (counted in the group mood; numbers on the video).")
+        st.caption(f"+{hidden} more face{'s' if hidden > 1 else ''} (counted in the group mood; names on the video).")

@@ -118,7 +118,8 @@ def faces_tables(analysis: VideoAnalysis) -> None:
     st.markdown("**Faces**")
     st.caption(
         "Each face keeps its id while it stays in the picture (a face the detector misses is held at its last "
-        f"box for up to {TRACK_MAX_MISSED} analysed frames); a face gone longer that comes back gets a new id."
+        f"box for up to {TRACK_MAX_MISSED} analysed frames) and when it is back within a second near where it was "
+        "lost; a face gone longer that comes back gets a new id."
     )
     percent = {
         n: st.column_config.ProgressColumn(n, format="percent", min_value=0.0, max_value=1.0) for n in CLASS_NAMES
