@@ -58,7 +58,7 @@ def read_card(card_path: Path) -> dict:
 MODELS_DIR = models_dir()
 #: The model served by default: the one :func:`preferred_model` picks from the installed cards (a test
 #: checks that the two agree, so a new model that reads faces better takes over by changing this name).
-DEFAULT_MODEL = "fer_cnn_v3"
+DEFAULT_MODEL = "fer_cnn_v4"
 #: Models whose FER+ agreement is within this of the best count as reading faces equally well.
 FERPLUS_TIE = 0.01
 

@@ -12,6 +12,7 @@ Usage: python -m scripts.measure_models models/fer_cnn_v3 runs/v4a.ckpt/best.ker
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ from fer.evaluation import degrade  # noqa: E402
 from fer.evaluation.photo_eval import evaluate_photos, open_photo_set  # noqa: E402
 from fer.evaluation.robustness import sample_indices  # noqa: E402
 from fer.ferplus import split_votes  # noqa: E402
+from fer.fingerprints import source_fingerprint  # noqa: E402
 from fer.labels import CLASS_NAMES, FACE_SIZE  # noqa: E402
 from fer.locations import shared_dir  # noqa: E402
 
@@ -35,7 +37,8 @@ SHARED = shared_dir()
 
 def real_crops(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """48x48 crops of the largest face of every photo, their labels and a found mask (cached)."""
-    cache = cache_dir() / f"real-crops-{abs(hash(str(folder.resolve()))) % 10**8}.npz"
+    key = hashlib.sha256(f"{folder.resolve()}|{source_fingerprint(folder)}".encode()).hexdigest()[:16]
+    cache = cache_dir() / f"real-crops-{key}.npz"  # the detector may change: delete it to re-find the faces
     if cache.exists():
         with np.load(cache) as z:
             return z["crops"], z["labels"], z["found"]
