@@ -106,7 +106,7 @@ train-v3: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_CSV) --out models/fer_cnn_v3 --recipe cpu3 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
 # Model v4 (recipe cpu4): a fine-tune of models/fer_cnn_v3 on both pixel forms of every face (the CSV and the
-# image folders), with FER+ votes and v3's own output in the targets (docs/models.md). ~35 min on 2 idle cores.
+# image folders), with FER+ votes and v3's own output in the targets (docs/models.md). About 30 min on 2 cores.
 train-v4: $(RUN_STAMP)
 	$(BIN)/python -m fer.train --data $(FER2013_CSV) --data $(FER2013_DIR) --out models/fer_cnn_v4 --recipe cpu4 --precision mixed_bfloat16 $(TRAIN_ARGS)
 
