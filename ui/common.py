@@ -164,8 +164,11 @@ def show_models_table() -> None:
                 "recipe": f"{recipe.get('name', '?')}, {card.get('training', {}).get('epochs', '?')} epochs",
             }
         )
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(rows, hide_index=True, column_config={c: percent for c in rows[0] if c not in ("model", "recipe")})
+    figures = [c for c in rows[0] if c not in ("model", "recipe")]
+    for row in rows:  # percent with two decimals in every cell ("82.50%", never "82.5%" beside "82.75%")
+        row.update({c: None if row[c] is None else round(100 * row[c], 2) for c in figures})
+    percent = st.column_config.NumberColumn(format="%.2f%%")
+    st.dataframe(rows, hide_index=True, column_config={c: percent for c in figures})
     st.caption(
         "PrivateTest figures from each model card (served settings). *folders*: the histogram-equalised "
         "image-folder copy of FER2013; *CSV*: the original `fer2013.csv` pixels; *FER+*: agreement with the "
