@@ -203,7 +203,20 @@ def test_json_matches_the_csv_and_the_summaries(two_faces):
     assert "No face" not in " ".join(doc["notes"])
     first = doc["frames"][0]
     assert first["t"] == 0.0 and first["frame"] == 0 and len(first["faces"]) == 2
-    assert set(first["faces"][0]) == {"id", "box", "label", "probs", "followed"}
+    # one face export format everywhere: predict --json's fields, plus the track id and followed
+    face = first["faces"][0]
+    assert set(face) == {
+        "id",
+        "box",
+        "label",
+        "confidence",
+        "probs",
+        "source",
+        "detection_score",
+        "uncertain",
+        "followed",
+    }
+    assert face["confidence"] == pytest.approx(max(face["probs"].values()), abs=1e-6)
 
 
 def test_annotated_video_round_trip(two_faces, two_faces_clip):

@@ -19,7 +19,7 @@ import numpy as np
 
 from fer.detection.detector import crop_face
 from fer.faces import FaceResult, vote_weights
-from fer.labels import CLASS_NAMES, NUM_CLASSES, top_label
+from fer.labels import CLASS_NAMES, NUM_CLASSES
 from fer.options import Options
 from fer.video.reader import VideoInfo
 
@@ -217,21 +217,10 @@ class VideoAnalysis:
         return buf.getvalue()
 
     def _frames(self) -> Iterator[tuple[float, int, list[dict]]]:
-        """(t, frame index, faces as export dicts) per analysed frame, in order."""
+        """(t, frame index, faces as export dicts) per analysed frame, in order: each face in the one face
+        export format (:meth:`fer.faces.FaceResult.to_dict`, as ``predict --json``), with its id."""
         for rows, t, frame in zip(self._rows_by_sample(), self.sample_t, self.sample_frame):
-            faces = []
-            for r in rows:
-                probs = self.row_probs[r]
-                faces.append(
-                    {
-                        "id": int(self.row_id[r]),
-                        "box": [int(v) for v in self.row_box[r]],
-                        "label": top_label(probs),
-                        "probs": {n: round(float(p), 4) for n, p in zip(CLASS_NAMES, probs)},
-                        "followed": bool(self.row_followed[r]),
-                    }
-                )
-            yield float(t), int(frame), faces
+            yield float(t), int(frame), [self._face(int(r)).to_dict() for r in rows]
 
 
 def _average_down(t: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
