@@ -5,7 +5,7 @@ at ~0.25 ms per face at batch 1 against ~4 ms for a ``tf.function`` call of the 
 card's accuracy figures are computed through this same path.
 
 This module never imports TensorFlow or Keras: it is the dashboard server's model, and TensorFlow in
-that process makes the webcam page's pylibsrtp segfault (issue 16). A model is served from its
+that process makes the webcam page's pylibsrtp segfault. A model is served from its
 ``.tflite`` file only; making one from ``.keras`` is :mod:`fer.train.convert`'s job (``python -m fer convert``).
 """
 

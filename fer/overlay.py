@@ -93,7 +93,7 @@ def draw_faces(image: np.ndarray, faces: Sequence[FaceResult], *, numbers: bool 
         out = cv2.resize(out, (out.shape[1] * zoom, out.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
     height, width = out.shape[:2]
     # A face found on the padded copy may reach past the photo's edges (its box is exported as found):
-    # drawn clipped, so its outline and label stay on the image (issue 24).
+    # drawn clipped, so its outline and label stay on the image.
     boxes = [_clip(_scaled_rect(face.box, zoom), width, height) for face in faces]
     line = max(1, round((height * width) ** 0.5 / 280))
     text_px, labels = _place_all(texts, boxes, (height, width))
@@ -152,7 +152,7 @@ def _place_all(texts: list[str], boxes: list[Rect], shape: tuple[int, int]) -> t
 def _place(texts: list[str], boxes: list[Rect], shape: tuple[int, int], text_px: int) -> list[Label]:
     """Greedy placement in face order: the first candidate spot that collides with nothing, else the least bad."""
     placed: list[Label] = []
-    gap = max(2, text_px // 2)  # labels closer than this read as one stack (issue 24: whose is whose?)
+    gap = max(2, text_px // 2)  # labels closer than this read as one stack (whose is whose?)
     for i, (text, box) in enumerate(zip(texts, boxes)):
         size = _label_size(text, text_px)
         others = [b for j, b in enumerate(boxes) if j != i]

@@ -178,7 +178,7 @@ def annotated_png(data: bytes, name: str, faces: list[FaceResult], analysed_shap
     """The annotated photo as PNG at its own size (up to PNG_MAX_SIDE), re-decoded on demand, never on disk.
 
     ``faces`` have boxes in the analysed image's pixels (``analysed_shape``, downscaled for large photos);
-    they are scaled to the PNG's pixels, so the PNG and the exports' boxes agree (issue 24).
+    they are scaled to the PNG's pixels, so the PNG and the exports' boxes agree.
     """
     image = decode_image(data, name, max_side=PNG_MAX_SIDE)
     scale = max(image.shape[:2]) / max(1, max(analysed_shape))

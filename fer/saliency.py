@@ -3,7 +3,7 @@
 Each copy of the crop has one square patch hidden (filled with the crop's mean grey); the drop in the
 predicted class's probability is credited to the pixels under the patch, averaged over the patches
 that cover each pixel. All copies go through the served LiteRT classifier in one batched call, so
-saliency needs no gradients, no Keras model and no TensorFlow in the server process (issue 16: with
+saliency needs no gradients, no Keras model and no TensorFlow in the server process (with
 TensorFlow loaded, the webcam page's pylibsrtp segfaults the whole server).
 
 Patch 8 px at stride 4 (121 occluded copies: one interpreter call at batch 128): 8 px is a sixth of

@@ -63,7 +63,7 @@ def take_uploads() -> None:
     """The uploader's files join the session's photos, and the uploader starts empty again.
 
     Streamlit cannot remove a file from an uploader, so the uploader only takes files in: the photo
-    list below is the one place photos are listed and removed (issue 24: after a photo's *Remove* the
+    list below is the one place photos are listed and removed (otherwise, after a photo's *Remove*, the
     uploader still listed it, and later 6 files above a "3 photos" table).
     """
     for f in st.session_state.get(uploader_key()) or []:
@@ -173,7 +173,7 @@ results = [analyse(photo, classifier) for photo in photos]
 if len(photos) > 1:
     st.markdown(f"### {len(photos)} photos")
     batch_table(photos, results, DETAIL_KEY)
-    # below the table: above it, the table's hover toolbar covered it (issue 24)
+    # below the table: above it, the table's hover toolbar covered it
     st.button("Remove all", on_click=remove_all, key="upload_clear", icon=":material/delete_sweep:")
 for photo in pick_detail(photos, results):
     show_photo(photo, classifier, face_extra=saliency_toggle)

@@ -37,7 +37,7 @@ def keep_upload() -> None:
     """The uploader's callback (user changes only): a new file is kept in this session, × forgets it.
 
     Kept in memory (at most one file, within the upload cap), so after a visit to another page the
-    video is still there to analyse again with other settings (issue 24); never written to disk.
+    video is still there to analyse again with other settings; never written to disk.
     """
     file = st.session_state.get(UPLOAD_KEY)
     st.session_state[KEPT_KEY] = None if file is None else (file.name, file.getvalue())

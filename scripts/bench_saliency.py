@@ -1,4 +1,4 @@
-"""First-saliency time and memory of the Upload page, as the server process lives it (issue 16 figures).
+"""First-saliency time and memory of the Upload page, as the server process lives it (LiteRT only).
 
 Runs the real app with Streamlit's AppTest in this (fresh) process: open Upload, upload the test
 portrait, then switch *Saliency* on for its face. Prints the wall time of that first saliency rerun

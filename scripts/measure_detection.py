@@ -5,13 +5,13 @@ labelled photos from PublicTest faces (scenes, tight crops, 48x48 crops, the ast
 the true face box known. For each candidate setting the cascade scans every photo once with no score
 threshold; a detection is the true face when its centre lies in the true face square and its size is
 0.4..1.6 of it, else it is a false box. Then, per score threshold: the share of scene/portrait photos
-whose face is found, false boxes per 100 photos, and the faces found / false boxes on issue 12's cases
+whose face is found, false boxes per 100 photos, and the faces found / false boxes on the hard cases
 (big scaled portraits, the 6x5 tiling, scikit-image photos without faces). Scan time is summed
 (under load on a shared machine: compare rows of one run only).
 
-``--recall`` (``make bench-detection``) instead prints issue 20's table: recall by face size and frame
-size, false boxes per 100 photos with and without faces, ms per frame, for today's defaults beside issue
-12's detector, on real faces pasted onto face-free backgrounds (:mod:`fer.bench.detection`; ~6 min on
+``--recall`` (``make bench-detection``) instead prints the table of docs/detection.md: recall by face size and frame
+size, false boxes per 100 photos with and without faces, ms per frame, for today's defaults beside the
+previous one-pass detector, on real faces pasted onto face-free backgrounds (:mod:`fer.bench.detection`; ~6 min on
 2 loaded cores).
 
 Usage: python -m scripts.measure_detection [--n 400] [--fer2013 PATH] [--faces DIR] [--recall [--json]]
@@ -35,7 +35,7 @@ from scripts.photo_set import Photo, add_data_args, build, false_box_cases
 
 REPO = Path(__file__).resolve().parents[1]
 _DEFAULT, _ALT2 = "haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"
-#: Issue 12's grid, each a variant of issue 12's scan (no second look, pyramid step 1.1) unless it says so.
+#: The grid, each a variant of the previous one-pass scan (no second look, pyramid step 1.1) unless it says so.
 _ISSUE12 = ISSUE12_DETECTOR
 _DEF24 = replace(ISSUE12_DETECTOR, cascade_file="haarcascade_frontalface_default.xml", scan_windows=1.0)
 CANDIDATES = {

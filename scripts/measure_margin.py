@@ -5,7 +5,7 @@ photos from PublicTest faces (scenes, tight crops, 48x48 crops, the astronaut's 
 once per photo with the default settings and the tight-crop fallback; every face the detector or the
 padded retry found is re-framed with each candidate margin, cropped as in ``crop_face`` and classified
 (the model card's default TTA). The table gives top-1 over those faces per margin; the default is the
-best margin in 0.10..0.20 (the range real photos favoured in issue 12's measurement: 60.7 % at 0.025,
+best margin in 0.10..0.20 (the range real photos favoured in the earlier detector measurement: 60.7 % at 0.025,
 64.4 % at 0.15).
 
 Why not pixel similarity to FER2013 crops (the previous criterion, which chose 0.025): the model is what

@@ -1,10 +1,10 @@
-"""Issues 20 and 29's video figures: is every face in the rows of every frame it is in, under one id, and
+"""Video figures: is every face in the rows of every frame it is in, under one id, and
 at what speed?
 
 Two 640x480 clips at 30 frames/s, built by :mod:`fer.bench.following` from real faces pasted as
 :mod:`fer.bench.detection` pastes them, on one of its face-free backgrounds:
 
-- ``two_faces`` (issue 29's clip, 60 s): the astronaut portrait with its face ~76 px wide, drifting, in
+- ``two_faces`` (60 s): the astronaut portrait with its face ~76 px wide, drifting, in
   every frame, and a real photo's face ~50 px wide, away from 20 to 40 s;
 - ``following`` (:data:`fer.bench.following.FOLLOWING_FACES`, 20 s): real faces of 41, 70 and 110 px
   moving, the 70 px one away for 0.6 s and for 2.2 s.
@@ -43,7 +43,7 @@ from fer.video.writer import encode_video
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 30.0
-#: Issue 29's two faces: the portrait (~76 px) always there, a real face (~50 px) away from 20 to 40 s.
+#: The two faces: the portrait (~76 px) always there, a real face (~50 px) away from 20 to 40 s.
 TWO_FACES = (ClipFace(76, 200, 240, 30, 0, 6.0), ClipFace(50, 470, 200, 20, 0, 9.0, away=((20.0, 40.0),)))
 
 

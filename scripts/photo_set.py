@@ -1,6 +1,6 @@
 """Build a labelled "real-ish" photo set from FER2013 test faces, for measuring the photo pipeline.
 
-We have no private real photos, so this imitates what real users upload (issue 12's measurements):
+We have no private real photos, so this imitates what real users upload (as measured on real photos):
 each face is upscaled (cubic) and then either
 
 - ``scene`` (60 %): pasted into a larger canvas (200..4000 px, several aspect ratios) over a random
@@ -187,7 +187,9 @@ def _portrait_variants(portrait: np.ndarray, rng: np.random.Generator) -> list[P
 
 
 def false_box_cases(portrait: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
-    """Issue 12's detection cases: name -> (RGB image, faces expected). Big ones are built lazily by callers."""
+    """Hard detection cases (big portraits, a tiling, face-free photos): name -> (RGB image, faces expected).
+
+    Big ones are built lazily by callers."""
     import skimage.data
 
     def on_canvas(width: int, height: int, side: int) -> np.ndarray:

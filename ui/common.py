@@ -17,7 +17,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from ui.server_guard import protect_server_process
 
 # app.py and every page import this module: here, once per server process, before any model code, TensorFlow
-# is kept out (it would make the webcam page's pylibsrtp segfault the server, issue 16; see ui/server_guard.py).
+# is kept out (it would make the webcam page's pylibsrtp segfault the server; see ui/server_guard.py).
 protect_server_process()
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier, ModelError, list_models, read_card  # noqa: E402

@@ -197,7 +197,7 @@ def png_size(result: ImageResult) -> tuple[int, int]:
 
 
 def size_caption(result: ImageResult) -> str:
-    """The photo's real size; for a large photo also the size it was analysed at (issue 24)."""
+    """The photo's real size; for a large photo also the size it was analysed at."""
     height, width = stored_size(result)
     if (height, width) == tuple(result.shape):
         return f"{width}×{height} px"
@@ -286,7 +286,7 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
         key="batch_table",
         hide_index=True,
         on_select="rerun",
-        # a click on any cell picks its row (issue 24: only the far-left row checkbox did; without row
+        # a click on any cell picks its row (otherwise only the far-left row checkbox does; without row
         # selection that checkbox column is gone too, which phones need); headers still sort
         selection_mode="single-cell",
         row_height=THUMB_PX // 2 + 8,
@@ -300,7 +300,7 @@ def batch_table(photos: Sequence[StoredPhoto], results: Sequence[ImageResult], s
                 "top emotion", help="The overall mood of the photo's faces", width=84
             ),
             "confidence": st.column_config.ProgressColumn(
-                # one decimal, as the photo's details show it (issue 24: "39.35%" here, "39.4%" there)
+                # one decimal, as the photo's details show it (not "39.35%" here, "39.4%" there)
                 "confidence",
                 format="%.1f%%",
                 min_value=0.0,

@@ -44,7 +44,7 @@ def source_note(result: ImageResult) -> str | None:
     if "whole-image" in sources:
         return f"No face was detected, so the whole image was read as one face (it looks like a face crop). {HINT}"
     if "padded" in sources:
-        # what happened, not a guess at why (issue 24: a small face mid-frame was called "cropped tightly")
+        # what happened, not a guess at why (a small face mid-frame was once called "cropped tightly")
         return (
             "No face was detected in the photo as it is; a second try on a copy with a border added around it "
             "(its edge pixels repeated, a retry meant for photos cropped close to a face) found "
@@ -59,7 +59,7 @@ NEAR_TIE = 0.05
 
 def mood_hint(faces: list[FaceResult], mood: np.ndarray) -> str | None:
     """A sentence when the faces disagree, so a mood of "angry 25.6 %" over "sad 24.3 %" is not read as one
-    angry crowd (issue 24); None when they all read the same emotion."""
+    angry crowd; None when they all read the same emotion."""
     counts = Counter(face.label for face in faces)
     if len(faces) < 2 or len(counts) < 2:
         return None

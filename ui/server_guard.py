@@ -1,4 +1,4 @@
-"""Keeps TensorFlow out of the dashboard server, where it would make the webcam page segfault (issue 16).
+"""Keeps TensorFlow out of the dashboard server, where it would make the webcam page segfault.
 
 Why: TensorFlow's ``libtensorflow_framework.so`` is loaded with global symbol visibility and exports
 BoringSSL's ``HMAC_*``/``EVP_*`` functions. pylibsrtp (the webcam page's SRTP: streamlit-webrtc ->

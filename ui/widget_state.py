@@ -30,8 +30,8 @@ def kept(key: str, default: Any = None) -> str:
             st.session_state[key] = default
     elif _remounted(key):
         # Drawn again after a run without it (e.g. the page showed no photo): Streamlit does not tell the
-        # browser the value it still holds, so the switch would be drawn off while the page acts on "on"
-        # (issue 24). Writing the value back makes Streamlit send it with the widget.
+        # browser the value it still holds, so the switch would be drawn off while the page acts on "on".
+        # Writing the value back makes Streamlit send it with the widget.
         st.session_state[key] = st.session_state[key]
     saved.setdefault(key, st.session_state.get(key))
     st.session_state.setdefault(_KEPT_DRAWN, {})[key] = st.session_state.get(_KEPT_RUN, 0)

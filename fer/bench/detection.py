@@ -1,4 +1,4 @@
-"""Detection recall by face size and frame size, false boxes and ms per frame (``fer bench``, issue 20).
+"""Detection recall by face size and frame size, false boxes and ms per frame (``fer bench``).
 
 Speed alone hid lost faces: every speed figure had been measured on one large face. Here real faces are
 pasted at known sizes onto face-free backgrounds and the detector (:func:`fer.detection.detector.find_faces`,

@@ -1,4 +1,4 @@
-"""Following on video (issue 29): real faces of 40-120 px moving on a 640x480 clip, one of them leaving
+"""Following on video: real faces of 40-120 px moving on a 640x480 clip, one of them leaving
 for a moment and for longer; per face size, the share of the frames a face is in whose rows hold it,
 its ids and id switches per minute. In ``python -m fer bench --json`` (:func:`run_following`) and
 ``python -m scripts.measure_video_faces`` (the CLI, against a baseline checkout).

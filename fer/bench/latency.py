@@ -5,13 +5,13 @@
 - full-pipeline FPS on a 640x480 frame with one face (the astronaut portrait): ``analyze`` (the photo
   pipeline: a full detection every frame) and the webcam's ``LiveProcessor`` (full scan every 0.5 s,
   the known face followed in between, smoothing and overlay drawing included) — baselines: the previous
-  photo detector (default cascade, 40 px minimum face scanned at 24 px, no score threshold; issue 12's
-  "today") and the cascade scanning the full-size frame (faces down to 24 px);
+  photo detector (default cascade, 40 px minimum face scanned at 24 px, no score threshold; the one
+  before the 56 px one-pass detector) and the cascade scanning the full-size frame (faces down to 24 px);
 - PrivateTest evaluation seconds (cached decode, no cached predictions);
 - detection recall by face and frame size, false boxes and ms per frame, today's detector beside the
   one it replaced (:mod:`fer.bench.detection`): ``detection`` and ``detection_before`` (skip with
   ``--no-recall``). The 640x480 FPS figures are quoted with the 640x480 recall from the same run;
-- following on video (issue 29, :func:`fer.bench.following.run_following`): per face size, the share of the
+- following on video (:func:`fer.bench.following.run_following`): per face size, the share of the
   frames a face is in whose rows hold it (``following_frames_held_by_face_px``) and its id switches
   per minute (``following_id_switches_per_min_by_face_px``), with ids, appearances and frames/s.
 """
@@ -37,7 +37,7 @@ from fer.labels import FACE_SIZE
 from fer.locations import faces_dir
 from fer.options import Options
 
-#: The photo detector before issue 12, for the speed comparison printed beside today's.
+#: The photo detector before the 56 px one-pass one, for the speed comparison printed beside today's.
 PREVIOUS_DETECTOR = DetectorSettings(
     cascade_file="haarcascade_frontalface_default.xml",
     scale_factor=1.1,
@@ -53,8 +53,8 @@ PREVIOUS_DETECTOR = DetectorSettings(
 )
 
 
-#: The photo detector of issue 12 (minimum face 56 px scanned at 24 px with alt2's 20 px window, no
-#: second look), for the recall and speed comparison of issue 20.
+#: The previous one-pass photo detector (minimum face 56 px scanned at 24 px with alt2's 20 px window, no
+#: second look), for the recall and speed comparison with today's defaults.
 ISSUE12_DETECTOR = DetectorSettings(
     scale_factor=1.1,
     min_neighbors=4,
@@ -144,7 +144,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     frame = webcam_frame()
     fast = DetectorSettings()
-    # scale 1: the full-size frame is scanned by issue 12's cascade settings (faces down to 24 px)
+    # scale 1: the full-size frame is scanned by the one-pass cascade settings (faces down to 24 px)
     full = replace(ISSUE12_DETECTOR, min_size=24, min_face_fraction=0.0)
     n_faces = len(analyze(frame, classifier, fast, tta=False))
     tp, t_prev = _paired_timings(
@@ -213,9 +213,9 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def recall_figures(faces_dir: Path, fer2013: Path | None) -> dict:
-    """``detection`` (today's defaults: issue 20's second look) beside ``detection_before`` (issue 12's
-    detector), from one run, and the table. ``detection_second_look`` (the candidate while issue 20 was
-    open) is kept for readers of older JSON: it is today's defaults."""
+    """``detection`` (today's defaults, with the second look) beside ``detection_before`` (the previous
+    one-pass detector), from one run, and the table. ``detection_second_look`` (the second look while it
+    was a candidate) is kept for readers of older JSON: it is today's defaults."""
     from fer.bench import detection as detection_bench
 
     detectors = {"defaults (issue 20)": DetectorSettings(), "before (issue 12)": ISSUE12_DETECTOR}

@@ -8,7 +8,7 @@ candidate); a second look re-scans each candidate, larger and in its surrounding
 default frontal cascade, which errs on other textures, and keeps it only if a face is there and a
 third cascade (``alt``) agrees. Boxes are
 squared and widened by a margin chosen by accuracy (``scripts/measure_margin.py``) and are always in
-the original photo's pixels. Recall by face size: ``make bench-detection`` (issue 20).
+the original photo's pixels. Recall by face size: ``make bench-detection``.
 
 :func:`find_faces` adds the fallback for photos already cropped to the face, which the cascade
 misses because it needs context around a face: a second detection on a padded copy, then, for a
@@ -48,9 +48,9 @@ FACE_CROP_MAX_LONG = 1024
 #: A face crop has structure: a nearly uniform image (grey-level standard deviation below this) is not one.
 FACE_CROP_MIN_STD = 8.0
 #: A photo that looks like a face crop and where no verified face was found is scanned once more, padded,
-#: by the first cascade alone at issue 12's settings (pyramid 1.1, 4 neighbours, score >= 54.8) before it is
+#: by the first cascade alone at the one-pass settings (pyramid 1.1, 4 neighbours, score >= 54.8) before it is
 #: read whole: the second look, which needs the face's surroundings, rejects faces that fill the photo
-#: (issue 29: 800 tight real crops, found 96.0 % -> see docs/detection.md); such a photo would be read as
+#: (800 tight real crops, found 96.0 % -> see docs/detection.md); such a photo would be read as
 #: one face anyway, so this can only put the box where the face is.
 CROP_ONE_PASS = {"verify": False, "min_neighbors": 4, "min_score": 54.8, "scale_factor": 1.1}
 #: ... with the first cascade, then with ``alt`` (it found 2 more of the 800; the default cascade, whose
@@ -58,7 +58,7 @@ CROP_ONE_PASS = {"verify": False, "min_neighbors": 4, "min_score": 54.8, "scale_
 CROP_ONE_PASS_CASCADES = ("", "haarcascade_frontalface_alt.xml")  # "": the settings' own cascade
 #: A large photo where no face of at least ``min_face_fraction`` of its short side was found is scanned
 #: again down to this fraction (never below the px minimum): a 512 px portrait on a 6000x4000 canvas,
-#: downscaled to 4096 px when decoded, has its face at 2.5 % of the short side (issue 29: 0 faces).
+#: downscaled to 4096 px when decoded, has its face at 2.5 % of the short side (0 faces found).
 SMALL_FACE_FRACTION = 0.02
 SMALL_FACE_STRICTER = {"min_score": 55.5, "confirm_neighbors": 6, "verify_score": 5.0}
 
@@ -103,11 +103,11 @@ def find_faces(
     """:func:`detect`; when it finds nothing, a stricter scan for smaller faces in a large photo
     (:data:`SMALL_FACE_FRACTION`), then for tight crops the padded retries and the whole-image fallback.
 
-    Measured on real photos (issue 12): a quarter are already cropped to the face, where the cascade,
+    Measured on real photos: a quarter are already cropped to the face, where the cascade,
     which needs context, finds ~9 %. Padding by 25 % (replicated border) finds most of them; a photo
     still without a face that looks like a face crop (:func:`looks_like_face_crop`, and not uniform) is
     padded with a plain frame and scanned again, then by one pass of the first cascade alone
-    (:data:`CROP_ONE_PASS`), and only then classified whole (issue 29: 96.0 % -> 99.1 % of 800 crops).
+    (:data:`CROP_ONE_PASS`), and only then classified whole (96.0 % -> 99.1 % of 800 crops found).
     """
     gray = to_gray_uint8(image)
     found = detect(gray, settings)

@@ -18,12 +18,12 @@ from fer.detection.settings import CASCADE_WINDOW, Box, DetectorSettings
 
 #: Full-frame face detection runs at most this often (and whenever no face is being followed); in
 #: between, each face is re-detected only in a small window around where it was (see ``follow_faces``).
-#: A face that enters beside a known one is found within this time (issue 20 asked 0.5 s for video).
+#: A face that enters beside a known one is found within this time (0.5 s asked for video).
 REDETECT_INTERVAL_S = 0.5
 #: The webcam locates known faces at most this often (seconds); frames in between reuse the boxes.
 LIVE_FOLLOW_INTERVAL_S = 0.05
 #: Following: the window around the previous box, as a fraction of its side added on every side (a
-#: 60 px box: 21 px, a face moving 600 px/s at 30 frames/s). Issue 29, real faces of 41-110 px on two
+#: 60 px box: 21 px, a face moving 600 px/s at 30 frames/s). Real faces of 41-110 px on two
 #: 640x480 clips (video and Live settings): 0.35 held as many frames under as many ids as 0.5, at 1.25-1.3x
 #: the frames/s of locating faces (under load) ...
 FOLLOW_PAD = 0.35
@@ -31,10 +31,10 @@ FOLLOW_PAD = 0.35
 FOLLOW_FACE_PX = 48
 #: ... accepting faces down to this fraction of the previous size (smaller: lost, so full detection),
 #: whatever the detector's minimum face: a face found at 41 px whose following hit came out at 38 px was
-#: lost at once while this minimum was floored at that 40 px setting (issue 29: new ids every 0.5 s).
+#: lost at once while this minimum was floored at that 40 px setting (new ids every 0.5 s).
 FOLLOW_MIN_SCALE = 0.6
 #: ... by the first cascade alone with this many neighbours: the face was verified when first found, and
-#: a hit must overlap its last box. Issue 20, two real faces (76 and 50 px) in three 10 s clips: as many
+#: a hit must overlap its last box. Two real faces (76 and 50 px) in three 10 s clips: as many
 #: frames held as with the second look and the third cascade in following too, at 2.4x the frames/s;
 #: 5 neighbours lost the 50 px face in a quarter of one clip's frames.
 FOLLOW_NEIGHBORS = 3

@@ -95,7 +95,7 @@ def second_look(gray: np.ndarray, box: Box, settings: DetectorSettings) -> Box |
 def confirmed(gray: np.ndarray, face: Box, settings: DetectorSettings) -> bool:
     """True when ``settings.confirm_cascade`` (a third opinion) puts at least ``confirm_neighbors`` raw
     hits on the face, looked at as the second look does (centre inside it, similar size); always true
-    with ``confirm_neighbors`` 0. A third cascade errs on yet other textures (issue 20: see DetectorSettings)."""
+    with ``confirm_neighbors`` 0. A third cascade errs on yet other textures (see DetectorSettings)."""
     if settings.confirm_neighbors <= 0:
         return True
     x, y, w, h = face

@@ -16,14 +16,14 @@ CASCADE_WINDOW = 24
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """Haar cascade parameters; defaults measured by ``make bench-detection`` (issue 20, see README).
+    """Haar cascade parameters; defaults measured by ``make bench-detection`` (docs/detection.md).
 
-    The defaults are issue 20's detector: a lenient first pass down to 40 px faces, then a second look
-    at each candidate. Issue 12's detector (56 px, one pass) is ``fer.bench.latency.ISSUE12_DETECTOR``.
+    The defaults: a lenient first pass down to 40 px faces, then a second look at each candidate. The
+    previous one-pass detector (56 px) is ``fer.bench.latency.ISSUE12_DETECTOR``.
     """
 
     #: Pyramid step between scales of the (first) pass: 1.1 was the measured choice without the second
-    #: look. With it (issue 20's benchmark, two seeds), 1.2 found 2-2.5 points more of the wanted faces
+    #: look. With it (``make bench-detection``, two seeds), 1.2 found 2-2.5 points more of the wanted faces
     #: than 1.3 (48-56 px at 640x480: 92-100 % against 88-92 %) at ~1.35x the scan time; the second look
     #: scans at fer.detection.haar.VERIFY_SCALE_FACTOR.
     scale_factor: float = 1.2
@@ -32,7 +32,7 @@ class DetectorSettings:
     #: every raw hit (fer.detection.haar.FIRST_PASS_NEIGHBORS) as a candidate: at 1 neighbour it lost a
     #: third of 40 px faces.
     min_neighbors: int = 5
-    #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ... issue 12's
+    #: Smallest face reported, in pixels of the ORIGINAL image (the sidebar's px slider) ... the previous
     #: 56 px (chosen for speed) found 5 % of 40 px faces at 640x480; the second look made 40 px affordable.
     min_size: int = 40
     #: ... and as a fraction of the photo's short side: the larger of the two applies, so the
@@ -43,7 +43,7 @@ class DetectorSettings:
     #: so cost follows the smallest face wanted, not the photo's size.
     max_side: int = 8192
     #: Candidates the first pass scores below this are dropped (``levelWeights`` of alt2's last stage,
-    #: ~54..58; 54.8 is the threshold without a second look). With it (issue 20), at 54.0 4 of 12 24 MP
+    #: ~54..58; 54.8 is the threshold without a second look). With it, at 54.0 4 of 12 24 MP
     #: photos got a false box near the minimum size (scores 54.1-54.7); 54.5 removed them, and 55.0 lost
     #: a tenth of 40-48 px faces.
     min_score: float = 54.5
@@ -55,12 +55,12 @@ class DetectorSettings:
     equalize: bool = False
     #: Which of OpenCV's bundled frontal-face cascades scans (measured: see CASCADE_FILE).
     cascade_file: str = CASCADE_FILE
-    #: The working copy is scaled so the minimum face is this many cascade windows wide (issue 12: 1.2,
-    #: 24 px for alt2's 20 px window; issue 20: 1.0). OpenCV slides the window in 2 px steps at
+    #: The working copy is scaled so the minimum face is this many cascade windows wide (previously 1.2,
+    #: 24 px for alt2's 20 px window). OpenCV slides the window in 2 px steps at
     #: pyramid levels below 2x (1 px above): 2 windows made 98 % of 40 px faces candidates instead of
     #: 92 %, at 1.9x the time, and no better recall over the whole table (1.5 neither).
     scan_windows: float = 1.0
-    #: Area bound of the working copy (issue 12 had none; a bound on the long side alone shrinks a
+    #: Area bound of the working copy (a bound on the long side alone shrinks a
     #: panorama's faces away): with 2 MP a 24 MP photo's copy (~1000x670 for its 3 %
     #: faces) is within it; a 30000x1000 panorama is scanned at ~7750x260 (its 40 px faces at 10 px:
     #: lost), not at 1024x34 (its 300 px faces lost).
@@ -70,12 +70,12 @@ class DetectorSettings:
     #: remove the false boxes of the lenient first pass instead of a larger minimum face.
     verify: bool = True
     #: The second look's minimum score (the default cascade's scale, ~0..10): with 5 neighbours, 3.0 kept
-    #: 120 of 123 real faces and 1 of 76 false candidates of a stricter first pass (issue 20).
+    #: 120 of 123 real faces and 1 of 76 false candidates of a stricter first pass.
     verify_score: float = 3.0
     #: The cascade of the second look: another of OpenCV's frontal cascades errs on other textures.
     verify_cascade: str = "haarcascade_frontalface_default.xml"
     #: A third opinion on each face the second look keeps: raw hits (neighbours) of ``confirm_cascade``
-    #: needed on it, looked at the same way (0: off). Issue 20's benchmark (seed 20; seed 21 as a check):
+    #: needed on it, looked at the same way (0: off). ``make bench-detection`` (seed 20; seed 21 as a check):
     #: 2 cut false boxes in photos with faces from 5.2 to 2.3 per 100 (face-free: 3.3 to 0) for one face
     #: in 730 lost; on seed 21, 3 cut them to 0.8 (2.1 with 2) at 0.3 points of recall (chosen on that:
     #: seed 21 is not held out).

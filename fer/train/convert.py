@@ -2,7 +2,7 @@
 
 The dashboard server must never import this module. TensorFlow's libraries carry their own BoringSSL
 symbols; loaded into the server process they win the symbol lookup of pylibsrtp (the webcam page's
-SRTP, built on OpenSSL), which then crashes the whole server on import (issue 16). So the app serves
+SRTP, built on OpenSSL), which then crashes the whole server on import. So the app serves
 ``.tflite`` files only and, when one is missing, tells the user to run ``python -m fer convert``.
 """
 
