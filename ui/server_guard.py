@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 REFUSED = ("tensorflow", "keras", "tf_keras")
 REASON = (
     "TensorFlow/Keras must not be loaded into the dashboard server: its BoringSSL symbols crash the webcam "
-    "page's pylibsrtp (issue 16). The app serves LiteRT only; use the CLI (`python -m fer ...`) for Keras work."
+    "page's pylibsrtp. The app serves LiteRT only; use the CLI (`python -m fer ...`) for Keras work."
 )
 
 
