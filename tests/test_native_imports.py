@@ -78,7 +78,7 @@ def test_guarded_server_refuses_tensorflow_and_keeps_streaming() -> None:
             "    try:",
             "        __import__(name)",
             "    except ModuleNotFoundError as exc:",
-            "        assert 'issue 16' in str(exc), exc",
+            "        assert 'crash the webcam' in str(exc), exc",
             "    else:",
             "        raise SystemExit(f'{name} was imported')",
             *STACKS.values(),
@@ -99,7 +99,7 @@ def test_guard_fails_fast_when_tensorflow_is_already_loaded() -> None:
     assert "RuntimeError:" in result.stderr and "already imported before the app started" in result.stderr, explain(
         result
     )
-    assert "issue 16" in result.stderr
+    assert "crash the webcam" in result.stderr
 
 
 # The app's own crash order: Upload with saliency (and a model folder lacking its .tflite, which the app
