@@ -43,8 +43,10 @@ def test_curves_are_deterministic_cached_and_fall(classifier, public_test, isola
         assert c.top1[0] == pytest.approx(clean) and c.n == len(idx)
         assert len(c.levels) == len(c.top1) >= 4 and c.labels[0] == "none"
     harshest = {c.kind: c.top1[-1] for c in curves}
-    for kind in ("downscale", "blur", "occlusion", "contrast"):
-        assert harshest[kind] < clean - 0.1, kind  # 12 px, sigma 3, both bands, contrast x0.2 all hurt
+    for kind in ("downscale", "blur", "occlusion"):
+        assert harshest[kind] < clean - 0.1, kind  # 12 px, sigma 3, both bands hurt every model
+    # contrast x0.2 still costs something, but v3/v4 learnt low-contrast faces (2-3 points, v2 about 40)
+    assert harshest["contrast"] < clean, harshest
     cached = list((isolated_cache / "eval").glob("robust-*.json"))
     assert len(cached) == 1
     robustness._memory.clear()
