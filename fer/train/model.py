@@ -48,7 +48,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     # ~1.8 M parameters, ~0.12 GMAC: the v1 2-core CPU recipe (~190 img/s with augmentation, 91 minutes).
     "cpu": Recipe("cpu", (32, 64, 128, 256), 256, 0.4, 40, 128, 2e-3, 0.05, 0.1),
-    # ~5 M parameters, wider and longer: for a lent GPU.
+    # 7.05 M parameters, wider and longer: for a lent GPU (never run yet).
     "gpu": Recipe("gpu", (64, 128, 256, 512), 512, 0.5, 100, 128, 2e-3, 0.05, 0.1),
     # Model v2 on the same 1.8 M-parameter net: one sharp-preserving augmentation pass (half of the faces
     # are never resampled, so training faces are as sharp as test faces), framing jitter for detector
