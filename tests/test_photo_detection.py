@@ -189,6 +189,7 @@ def test_a_portrait_small_on_a_large_black_canvas_is_found_after_decoding(astron
     assert face.source == "detector" and abs(x + w / 2 - cx) < w / 4 and abs(y + h / 2 - cy) < h / 4
 
 
+@pytest.mark.slow  # all 800 real photos (~10 s idle)
 def test_tight_real_crops_are_found_in_99_percent(astronaut_path: Path) -> None:
     """Issue 29: the 800 tight real crops of faces/real/ (the face fills most of the photo): found by the
     detector or the padded retries in >= 99 % (96.0 % before; 99.0 % with issue 12's detector)."""
