@@ -65,13 +65,13 @@ def visitor_path(text: str) -> Path | None:
     if len(text) > MAX_PATH_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise refusal
     path = Path(text).expanduser()
+    roots = data_roots()
     if not path.is_absolute():  # relative text is read against the first root, never the server's cwd
-        roots = data_roots()
         if not roots:
             raise refusal
         path = roots[0] / path
     try:
-        allowed = inside_roots(path)
+        allowed = inside_roots(path, roots)
     except (OSError, RuntimeError, ValueError):  # symlink loops, names the OS rejects
         raise refusal from None
     if not allowed:

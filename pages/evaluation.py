@@ -20,6 +20,7 @@ title.title("Evaluation on FER2013")
 # The evaluation code takes seconds to import the first time (scikit-learn): say so instead of a blank page.
 with st.spinner("Loading the evaluation tools…"):
     from fer.data import DatasetError, SplitData, default_data_dir
+    from fer.data_roots import visitor_path
     from fer.evaluation.ferplus_eval import against_majority, ferplus_report
     from fer.labels import CLASS_NAMES, SPLITS
     from ui.evaluation.data import load_data, load_votes, run_evaluation, warn_other_splits
@@ -88,8 +89,10 @@ with st.expander("All installed models, side by side on both FER2013 forms and o
     show_models_table()
 
 data: SplitData | None = None
+typed = None  # the typed path, resolved once inside the data roots (an upload wins over it)
 try:
-    data = load_data(path_text, upload, split)
+    typed = None if upload is not None else visitor_path(path_text)
+    data = load_data(typed, upload, split)
 except (DatasetError, OSError) as exc:  # OSError: unreadable folders/files, e.g. permissions
     st.error(f"**This data cannot be used.** {plain_message(exc)}", icon=":material/block:")
 
@@ -98,9 +101,9 @@ if data is None:
     show_stored(card, split, tta)
     st.stop()
 
-warn_other_splits(path_text, upload, data.split)
+warn_other_splits(typed, upload, data.split)
 evaluation = run_evaluation(classifier, data, tta, persist=upload is None)
-votes = load_votes(path_text, upload, data)
+votes = load_votes(typed, upload, data)
 against_ferplus = votes is not None and truth_switch() == FERPLUS
 shown, shown_votes = evaluation, None if votes is None else votes.votes
 if against_ferplus:  # the same report, galleries and comparison, with the FER+ majority as the truth

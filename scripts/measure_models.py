@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fer.classifier import Classifier  # noqa: E402
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, Classifier  # noqa: E402
 from fer.data import cache_dir, load_split  # noqa: E402
 from fer.evaluation import degrade  # noqa: E402
 from fer.evaluation.photo_eval import evaluate_photos, open_photo_set  # noqa: E402
@@ -42,7 +42,7 @@ def real_crops(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if cache.exists():
         with np.load(cache) as z:
             return z["crops"], z["labels"], z["found"]
-    ev = evaluate_photos(open_photo_set(folder), Classifier.load("models/fer_cnn_v3"))
+    ev = evaluate_photos(open_photo_set(folder), Classifier.load(MODELS_DIR / DEFAULT_MODEL))  # crops: any model
     blank = np.zeros((FACE_SIZE, FACE_SIZE), np.uint8)
     crops = np.stack([o.crop if o.crop is not None else blank for o in ev.outcomes])
     labels = np.array([o.label for o in ev.outcomes])

@@ -280,7 +280,7 @@ def test_evaluation_exports_its_figures_and_charts_save_as_png(repo_root: Path, 
 
     ev = evaluate(classifier, load_split(fer_env, "PublicTest"), classifier.default_tta)
     shown = float(next(m for m in at.metric if m.label == "Top-1 accuracy").value.rstrip("%")) / 100
-    metrics = list(csv_module.DictReader(io.StringIO(metrics_csv(ev, classifier.name, str(fer_env)))))
+    metrics = list(csv_module.DictReader(io.StringIO(metrics_csv(ev, classifier.name))))
     assert len(metrics) == 1 and round(float(metrics[0]["top1"]), 4) == round(shown, 4)
     per_class = list(csv_module.DictReader(io.StringIO(per_class_csv(ev))))
     assert [r["emotion"] for r in per_class] == list(CLASS_NAMES)

@@ -16,11 +16,11 @@ def _csv(rows: list[list[object]]) -> str:
     return buf.getvalue()
 
 
-def metrics_csv(ev: Evaluation, model: str, source: str) -> str:
+def metrics_csv(ev: Evaluation, model: str) -> str:
     """One row: model, data, split, faces, TTA, top-1/2/3, ECE, NLL."""
     r = ev.report
     head = ["model", "source", "split", "faces", "tta", "top1", "top2", "top3", "ece", "nll"]
-    return _csv([head, [model, source, r.split, r.n, ev.tta, r.top1, r.top2, r.top3, r.ece, r.nll]])
+    return _csv([head, [model, ev.data.source, r.split, r.n, ev.tta, r.top1, r.top2, r.top3, r.ece, r.nll]])
 
 
 def per_class_csv(ev: Evaluation) -> str:

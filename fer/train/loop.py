@@ -204,7 +204,12 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Recipe, str, bool]:
         if field not in recipe.__dict__ or field in ("name", "widths"):
             raise SystemExit(f"--set {item}: not a recipe field one can override")
         current = recipe.__dict__[field]
-        parsed = tuple(v for v in value.split(",") if v) if isinstance(current, tuple) else type(current)(value)
+        if isinstance(current, tuple):
+            parsed = tuple(v for v in value.split(",") if v)
+        elif isinstance(current, bool):  # bool("False") is True: read the word
+            parsed = value.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            parsed = type(current)(value)
         recipe = replace(recipe, **{field: parsed})
     recipe = as_recipe(recipe.__dict__)
     precision = args.precision

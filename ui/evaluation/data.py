@@ -20,7 +20,6 @@ from fer.data import (
     load_split,
     read_csv_bytes,
 )
-from fer.data_roots import visitor_path
 from fer.evaluation.evaluate import Evaluation, evaluate
 from fer.ferplus import SplitVotes, split_votes
 from fer.fingerprints import source_fingerprint
@@ -47,15 +46,15 @@ def _load_csv(content_hash: str, split: str, name: str, _data: bytes) -> SplitDa
     return read_csv_bytes(_data, split, name=name)
 
 
-def load_data(path_text: str, upload: UploadedFile | None, split: str) -> SplitData | None:
-    """The chosen split from the uploaded CSV (if any) or the typed path; None when there is no data there.
+def load_data(path: Path | None, upload: UploadedFile | None, split: str) -> SplitData | None:
+    """The chosen split from the uploaded CSV (if any) or the typed path (already checked by
+    :func:`fer.data_roots.visitor_path`); None when there is no data there.
 
     Raises DatasetError for data that exists but cannot be read.
     """
     if upload is not None:
         data = upload.getvalue()
         return _load_csv(digest(data), split, upload.name, data)
-    path = visitor_path(path_text)  # raises OutsideDataRoots (a DatasetError) outside the data roots
     if path is None:
         return None
     if not path.exists() or (path.is_dir() and not any(path.iterdir())):
@@ -82,7 +81,7 @@ def _csv_problems(content_key: str, name: str, _text: str | None) -> dict[str, l
     return csv_row_problems(name, text=_text)
 
 
-def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -> None:
+def warn_other_splits(path: Path | None, upload: UploadedFile | None, split: str) -> None:
     """Bad rows in the splits not shown now, as a warning with their line numbers (this split loaded fine)."""
     if upload is not None:
         data = upload.getvalue()
@@ -91,7 +90,6 @@ def warn_other_splits(path_text: str, upload: UploadedFile | None, split: str) -
         except DatasetError:
             return  # already reported by the load
     else:
-        path = visitor_path(path_text)  # the same path load_data accepted
         if path is None or not path.is_file():
             return  # image folders: each file is checked as its split is loaded
         problems = _csv_problems(_fingerprint(str(path)), str(path), None)
@@ -112,7 +110,7 @@ def _votes(path: str, split: str, fingerprint: str) -> SplitVotes | None:
     return split_votes(path, split)
 
 
-def load_votes(path_text: str, upload: UploadedFile | None, data: SplitData) -> SplitVotes | None:
+def load_votes(path: Path | None, upload: UploadedFile | None, data: SplitData) -> SplitVotes | None:
     """FER+ votes for the faces on show, or None (said why in a caption) when there are none to use.
 
     An uploaded CSV gets none: matching its rows to the voted files needs the image folders on disk,
@@ -121,10 +119,9 @@ def load_votes(path_text: str, upload: UploadedFile | None, data: SplitData) -> 
     if upload is not None:
         st.caption("FER+ votes are matched for FER2013 on disk only, not for an uploaded CSV.")
         return None
+    if path is None:
+        return None
     try:
-        path = visitor_path(path_text)
-        if path is None:
-            return None
         votes = _votes(str(path), data.split, _fingerprint(str(path)))
     except (DatasetError, OSError) as exc:
         st.caption(f"No FER+ figures: {plain_message(exc)}")

@@ -48,7 +48,7 @@ def show_exports(ev: Evaluation, model: str, key: str) -> None:
     """Downloads of the evaluation on show: metrics, per-class table, confusion matrix, per-face predictions."""
     stem = f"{model}_{ev.report.split}"
     files = (
-        ("Metrics (CSV)", f"{stem}_metrics.csv", metrics_csv(ev, model, ev.data.source)),
+        ("Metrics (CSV)", f"{stem}_metrics.csv", metrics_csv(ev, model)),
         ("Per class (CSV)", f"{stem}_per_class.csv", per_class_csv(ev)),
         ("Confusion matrix (CSV)", f"{stem}_confusion.csv", confusion_csv(ev)),
         ("Per-face predictions (CSV)", f"{stem}_predictions.csv", predictions_csv(ev)),
